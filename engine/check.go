@@ -1,0 +1,724 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/model"
+)
+
+// Request is one access question: may Subject (a user id) do Permission (a
+// permission or action id of the model) on Target? Context is read by
+// conditions as context.x.
+type Request struct {
+	Subject    string
+	Permission string
+	Target     rolecall.Target
+	Context    map[string]any
+}
+
+// obj is an object a permission is checked on: an existing resource, a
+// scope node, or a proposed resource.
+type obj struct {
+	res  int32 // existing resource, or -1
+	node int32 // the node itself, or the home node of a resource
+	prop *proposed
+}
+
+// proposed is a resource not yet created.
+type proposed struct {
+	id       string
+	typ      *model.ResourceType
+	parent   int32
+	owner    string
+	groups   []int32
+	groupIDs []string
+	inputs   [][]int32
+	fields   map[string]string
+	attrs    map[string]any
+}
+
+func (o obj) isNode() bool { return o.res < 0 && o.prop == nil }
+
+// typeID returns the resource type or level id of the object.
+func (e *Engine) typeID(o obj) string {
+	switch {
+	case o.prop != nil:
+		return o.prop.typ.ID
+	case o.res >= 0:
+		return e.resList[o.res].typ.ID
+	}
+	return e.nodeList[o.node].level.ID
+}
+
+// label names an object for explanations: "project A", "dataset A/claims".
+func (e *Engine) label(o obj) string {
+	switch {
+	case o.prop != nil:
+		if o.prop.id != "" {
+			return "new " + o.prop.typ.ID + " " + o.prop.id
+		}
+		return "new " + o.prop.typ.ID
+	case o.res >= 0:
+		r := &e.resList[o.res]
+		return r.typ.ID + " " + r.id
+	}
+	n := &e.nodeList[o.node]
+	return n.level.ID + " " + n.id
+}
+
+func notFound(op, name, msg string) error { return rolecall.E(op, rolecall.NotFound, name, msg) }
+func invalid(op, name, msg string) error  { return rolecall.E(op, rolecall.Invalid, name, msg) }
+
+// resolveTarget turns a Target into an obj.
+func (e *Engine) resolveTarget(op string, t *rolecall.Target) (obj, error) {
+	switch {
+	case t.Proposed != nil:
+		p := t.Proposed
+		rt, ok := e.m.Resource(p.Type)
+		if !ok {
+			return obj{}, invalid(op, "new "+p.Type, "no such resource type in model "+e.m.ID)
+		}
+		pr := &proposed{id: p.ID, typ: rt, parent: -1, owner: p.Owner, fields: p.Fields, attrs: p.Attrs}
+		home := int32(-1)
+		if rt.Parent != nil {
+			if p.Parent == nil {
+				return obj{}, invalid(op, "new "+p.Type, "a "+rt.ID+" lives under a "+rt.Parent.ID+"; give its parent")
+			}
+			r, ok := e.resolveRes(*p.Parent)
+			if !ok || e.resList[r].typ != rt.Parent {
+				return obj{}, notFound(op, p.Parent.String(), "no such "+rt.Parent.ID)
+			}
+			pr.parent, home = r, e.resList[r].node
+		} else {
+			n, ok := e.nodes[p.Scope]
+			if !ok || e.nodeList[n].level != rt.Level {
+				return obj{}, notFound(op, p.Scope, "no such "+rt.Level.ID+" (a new "+rt.ID+" lives in a "+rt.Level.ID+")")
+			}
+			home = n
+		}
+		for _, g := range p.Groups {
+			gi, ok := e.groups[g]
+			if !ok {
+				return obj{}, notFound(op, g, "no such group")
+			}
+			pr.groups = append(pr.groups, gi)
+			pr.groupIDs = append(pr.groupIDs, g)
+		}
+		ins, msg := e.inputsOf(rt, home, p.Inputs)
+		if msg != "" {
+			return obj{}, invalid(op, "new "+p.Type, msg)
+		}
+		pr.inputs = ins
+		return obj{res: -1, node: home, prop: pr}, nil
+	case !t.Resource.IsZero():
+		r, ok := e.resolveRes(t.Resource)
+		if !ok {
+			return obj{}, notFound(op, t.Resource.String(), "no such resource")
+		}
+		return obj{res: r, node: e.resList[r].node}, nil
+	case t.Scope != "":
+		n, ok := e.nodes[t.Scope]
+		if !ok {
+			return obj{}, notFound(op, t.Scope, "no such scope")
+		}
+		return obj{res: -1, node: n}, nil
+	}
+	return obj{}, invalid(op, "target", "a check needs a target: a scope, a resource or a proposed resource")
+}
+
+// Check answers one request. It returns an error for unknown names (the
+// subject, the permission or action, the target) and for a target the action
+// does not apply to; a denial is not an error.
+func (e *Engine) Check(r Request) (rolecall.Decision, error) {
+	return e.decide(&r, nil)
+}
+
+// BulkResult is the answer to one request of a bulk check.
+type BulkResult struct {
+	Decision rolecall.Decision
+	Err      error
+}
+
+// CheckBulk answers many requests; each result is independent.
+func (e *Engine) CheckBulk(rs []Request) []BulkResult {
+	out := make([]BulkResult, len(rs))
+	for i := range rs {
+		out[i].Decision, out[i].Err = e.decide(&rs[i], nil)
+	}
+	return out
+}
+
+// Explain answers a request with its explanation.
+func (e *Engine) Explain(r Request) (rolecall.Decision, error) {
+	tr := &tracer{}
+	d, err := e.decide(&r, tr)
+	if err != nil {
+		return d, err
+	}
+	d.Explanation = tr.explanation(e, &r, d)
+	return d, nil
+}
+
+// decide is the one evaluation behind Check and Explain; tr is nil on the
+// fast path.
+func (e *Engine) decide(r *Request, tr *tracer) (rolecall.Decision, error) {
+	const op = "engine.Check"
+	u, ok := e.users[r.Subject]
+	if !ok {
+		return rolecall.Decision{}, notFound(op, r.Subject, "no such user")
+	}
+	o, err := e.resolveTarget(op, &r.Target)
+	if err != nil {
+		return rolecall.Decision{}, err
+	}
+	ev := evalCtx{e: e, u: u, ctx: r.Context, tr: tr, target: o, item: obj{res: -1, node: -1}}
+	if p, ok := e.m.Perm(r.Permission); ok {
+		allowed := ev.leaf(p, o)
+		return rolecall.Decision{Allowed: allowed}, nil
+	}
+	a, ok := e.m.Action(r.Permission)
+	if !ok {
+		return rolecall.Decision{}, notFound(op, r.Permission, "no permission or action of that name in model "+e.m.ID)
+	}
+	if len(a.On) > 0 && !slices.Contains(a.On, e.typeID(o)) {
+		return rolecall.Decision{}, invalid(op, a.ID, fmt.Sprintf("the action applies to %s, not to %s", strings.Join(a.On, " or "), e.label(o)))
+	}
+	if a.Item != nil {
+		if r.Target.Item == nil {
+			if a.Fields == "item" || reqUsesItem(a.Requires) {
+				return rolecall.Decision{}, invalid(op, a.ID, "the action needs an item (a "+a.Item.ID+")")
+			}
+		} else {
+			ir, ok := e.resolveRes(*r.Target.Item)
+			if !ok || e.resList[ir].typ != a.Item {
+				return rolecall.Decision{}, notFound(op, r.Target.Item.String(), "no such "+a.Item.ID)
+			}
+			ev.item = obj{res: ir, node: e.resList[ir].node}
+		}
+	}
+	return ev.action(a), nil
+}
+
+func reqUsesItem(r *model.Req) bool {
+	if r == nil {
+		return false
+	}
+	if r.Kind == model.ReqPerm {
+		return r.Rel.Base == "item"
+	}
+	for _, k := range r.Kids {
+		if reqUsesItem(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// evalCtx carries one evaluation.
+type evalCtx struct {
+	e      *Engine
+	u      int32
+	ctx    map[string]any
+	tr     *tracer
+	target obj
+	item   obj
+}
+
+func (ev *evalCtx) action(a *model.Action) rolecall.Decision {
+	e := ev.e
+	ok := true
+	if a.Actor == "operator" {
+		ok = false
+		if ev.tr != nil {
+			ev.tr.failed = append(ev.tr.failed, rolecall.Precondition{ID: "operator_only", Reason: "only the platform operator (" + orDefault(e.m.Operator.Name, "operator") + ") may do this"})
+		}
+		if ev.tr == nil {
+			return rolecall.Decision{}
+		}
+	}
+	if ev.item.res >= 0 && !e.within(ev.item.res, ev.target) {
+		ok = false
+		if ev.tr == nil {
+			return rolecall.Decision{}
+		}
+		ev.tr.failed = append(ev.tr.failed, rolecall.Precondition{ID: "item", Reason: e.label(ev.item) + " is not part of " + e.label(ev.target)})
+	}
+	for _, pc := range a.When {
+		if pc.Program == nil {
+			continue
+		}
+		held, err := pc.Program.Eval(e.subjView(ev.u), e.view(ev.target), ev.ctx)
+		if err != nil || !held {
+			ok = false
+			if ev.tr == nil {
+				return rolecall.Decision{}
+			}
+			reason := pc.Reason.Render(e.subjView(ev.u), e.view(ev.target), ev.ctx)
+			if err != nil {
+				reason += " (" + err.Error() + ")"
+			}
+			ev.tr.failed = append(ev.tr.failed, rolecall.Precondition{ID: pc.ID, Reason: reason})
+		}
+	}
+	if a.Requires != nil && !ev.req(a.Requires) {
+		ok = false
+	}
+	d := rolecall.Decision{Allowed: ok}
+	if ok && a.Fields != "" {
+		o := ev.target
+		if a.Fields == "item" {
+			o = ev.item
+		}
+		if o.res >= 0 || o.prop != nil {
+			d.Withheld = ev.withheld(o)
+		}
+	}
+	return d
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// within reports whether resource r lies under the target or under one of
+// the target's inputs (a verbatim of a source a dataset is built from).
+func (e *Engine) within(r int32, t obj) bool {
+	var roots []int32
+	var inputs [][]int32
+	switch {
+	case t.res >= 0:
+		roots = append(roots, t.res)
+		inputs = e.resList[t.res].inputs
+	case t.prop != nil:
+		inputs = t.prop.inputs
+	}
+	for _, in := range inputs {
+		roots = append(roots, in...)
+	}
+	for x := r; x >= 0; x = e.resList[x].parent {
+		if slices.Contains(roots, x) {
+			return true
+		}
+	}
+	if t.isNode() {
+		return e.isBelowOrAt(e.resList[r].node, t.node)
+	}
+	return false
+}
+
+// req evaluates a requirement node.
+func (ev *evalCtx) req(r *model.Req) bool {
+	if r.If != nil {
+		held, err := r.If.Eval(ev.e.subjView(ev.u), ev.e.view(ev.target), ev.ctx)
+		if err != nil || !held {
+			return true // the requirement does not apply
+		}
+	}
+	switch r.Kind {
+	case model.ReqPerm:
+		if r.Perm == nil {
+			return false
+		}
+		if r.Rel.IsTarget() {
+			return ev.leaf(r.Perm, ev.target)
+		}
+		ok := true
+		for _, o := range ev.e.relate(r.Rel, ev.target, ev.item) {
+			if !ev.leaf(r.Perm, o) {
+				ok = false
+				if ev.tr == nil {
+					return false
+				}
+			}
+		}
+		return ok
+	case model.ReqAll:
+		if r.Local && ev.tr == nil {
+			var acc [maxWords]uint64
+			ev.plainOn(ev.target, &acc)
+			if containsAll(&acc, r.LocalBits) {
+				return true
+			}
+		}
+		ok := true
+		for _, k := range r.Kids {
+			if !ev.req(k) {
+				ok = false
+				if ev.tr == nil {
+					return false
+				}
+			}
+		}
+		return ok
+	default: // ReqAny
+		if r.Local && ev.tr == nil {
+			var acc [maxWords]uint64
+			ev.plainOn(ev.target, &acc)
+			if intersects(&acc, r.LocalBits) {
+				return true
+			}
+		}
+		if ev.tr != nil {
+			// evaluate every branch so a denial lists every alternative
+			ev.tr.anyDepth++
+			defer func() { ev.tr.anyDepth-- }()
+			start := len(ev.tr.needs)
+			ok := false
+			for _, k := range r.Kids {
+				if ev.req(k) {
+					ok = true
+				}
+			}
+			if ok {
+				ev.tr.needs = ev.tr.needs[:start]
+				ev.tr.dropGranted(r)
+			} else if ev.tr.anyDepth == 1 {
+				ev.tr.mergeNeeds(start)
+			}
+			return ok
+		}
+		for _, k := range r.Kids {
+			if ev.req(k) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func containsAll(acc *[maxWords]uint64, b model.Bits) bool {
+	for i, w := range b {
+		if w&^acc[i] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func intersects(acc *[maxWords]uint64, b model.Bits) bool {
+	for i, w := range b {
+		if w&acc[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// leaf decides whether the subject holds permission p on object o; with a
+// tracer it records the paths found or what is missing.
+func (ev *evalCtx) leaf(p *model.Permission, o obj) bool {
+	if ev.tr != nil {
+		return ev.traceLeaf(p, o)
+	}
+	var acc [maxWords]uint64
+	ev.plainOn(o, &acc)
+	if acc[p.Index>>6]&(1<<(uint(p.Index)&63)) != 0 {
+		return true
+	}
+	return ev.condHolds(p, o)
+}
+
+// plainOn ORs into acc every unconditional permission the subject holds on
+// o: bindings on o and its ancestors, implicit grants, accepted offers.
+func (ev *evalCtx) plainOn(o obj, acc *[maxWords]uint64) {
+	e := ev.e
+	u := &e.userList[ev.u]
+	or := func(b model.Bits) {
+		for i, w := range b {
+			acc[i] |= w
+		}
+	}
+	if o.prop != nil {
+		for _, im := range o.prop.typ.Implicit {
+			if len(im.Qualifiers) == 0 && e.implicitApplies(im, ev.u, o.prop.owner, o.prop.groups) {
+				or(im.Grants)
+			}
+		}
+	}
+	start := o.res
+	if o.prop != nil {
+		start = o.prop.parent
+	}
+	for r := start; r >= 0; r = e.resList[r].parent {
+		res := &e.resList[r]
+		if res.bound {
+			if g := u.resGrant[r]; g != nil {
+				or(g.plain)
+			}
+		}
+		for _, im := range res.typ.Implicit {
+			if len(im.Qualifiers) == 0 && e.implicitApplies(im, ev.u, res.owner, res.groups) {
+				or(im.Grants)
+			}
+		}
+		if len(res.offers) > 0 {
+			for _, oi := range res.offers {
+				if k := e.offerGrants(oi, ev.u, r); k != nil {
+					or(k)
+				}
+			}
+		}
+	}
+	for n := o.node; n >= 0; n = e.nodeList[n].parent {
+		if g := u.find(n); g != nil {
+			or(g.plain)
+		}
+	}
+}
+
+// find returns the user's grants at node n (binary search).
+func (u *user) find(n int32) *grants {
+	lo, hi := 0, len(u.nodes)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if u.nodes[m].node < n {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(u.nodes) && u.nodes[lo].node == n {
+		return u.nodes[lo].grants
+	}
+	return nil
+}
+
+func (e *Engine) implicitApplies(im *model.Implicit, u int32, owner string, groups []int32) bool {
+	switch im.Relation {
+	case model.RelOwner:
+		return owner != "" && owner == e.userList[u].id
+	case model.RelGroupMember:
+		ug := e.userList[u].groups
+		for _, g := range groups {
+			if _, ok := slices.BinarySearch(ug, g); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// offerGrants returns what offer oi gives user u on resource r, or nil.
+func (e *Engine) offerGrants(oi, u, r int32) model.Bits {
+	o := &e.offers[oi]
+	if o.State != rolecall.OfferAccepted || o.Recipient != e.userList[u].id {
+		return nil
+	}
+	if !o.NotBefore.IsZero() || !o.NotAfter.IsZero() {
+		now := e.now()
+		if (!o.NotBefore.IsZero() && now.Before(o.NotBefore)) || (!o.NotAfter.IsZero() && !now.Before(o.NotAfter)) {
+			return nil
+		}
+	}
+	kind, _ := e.m.Offer(o.Kind)
+	for _, p := range kind.UsableWhen {
+		if ok, err := p.Eval(e.subjView(u), e.view(obj{res: r, node: e.resList[r].node}), nil); err != nil || !ok {
+			return nil
+		}
+	}
+	return kind.Grants
+}
+
+// condHolds looks for a conditional grant of p on o whose conditions hold.
+func (ev *evalCtx) condHolds(p *model.Permission, o obj) bool {
+	e := ev.e
+	u := &e.userList[ev.u]
+	check := func(g *grants) bool {
+		for i := range g.cond {
+			c := &g.cond[i]
+			if c.bits.Has(p.Index) && ev.condOK(c, o) {
+				return true
+			}
+		}
+		return false
+	}
+	implicit := func(rt *model.ResourceType, owner string, groups []int32) bool {
+		for _, im := range rt.Implicit {
+			if len(im.Qualifiers) > 0 && im.Grants.Has(p.Index) && e.implicitApplies(im, ev.u, owner, groups) {
+				if ok, _, _ := ev.qualsHold(im.Qualifiers, o); ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if o.prop != nil && implicit(o.prop.typ, o.prop.owner, o.prop.groups) {
+		return true
+	}
+	start := o.res
+	if o.prop != nil {
+		start = o.prop.parent
+	}
+	for r := start; r >= 0; r = e.resList[r].parent {
+		res := &e.resList[r]
+		if res.bound {
+			if g := u.resGrant[r]; g != nil && check(g) {
+				return true
+			}
+		}
+		if implicit(res.typ, res.owner, res.groups) {
+			return true
+		}
+	}
+	for n := o.node; n >= 0; n = e.nodeList[n].parent {
+		if g := u.find(n); g != nil && len(g.cond) > 0 && check(g) {
+			return true
+		}
+	}
+	return false
+}
+
+// condOK evaluates a conditional grant's time bounds and qualifiers on o.
+func (ev *evalCtx) condOK(c *condGrant, o obj) bool {
+	if !c.from.IsZero() || !c.until.IsZero() {
+		now := ev.e.now()
+		if (!c.from.IsZero() && now.Before(c.from)) || (!c.until.IsZero() && !now.Before(c.until)) {
+			return false
+		}
+	}
+	ok, _, _ := ev.qualsHold(c.quals, o)
+	return ok
+}
+
+// qualsHold evaluates qualifiers on o; on failure it returns the first one
+// that failed and why.
+func (ev *evalCtx) qualsHold(qs []*model.Qualifier, o obj) (bool, *model.Qualifier, string) {
+	for _, q := range qs {
+		if q.Program == nil {
+			return false, q, "the condition did not compile"
+		}
+		ok, err := q.Program.Eval(ev.e.subjView(ev.u), ev.e.view(o), ev.ctx)
+		if err != nil {
+			return false, q, err.Error()
+		}
+		if !ok {
+			return false, q, q.When + " is false"
+		}
+	}
+	return true, nil, ""
+}
+
+// withheld lists the fields of o the subject may not see, by field name.
+func (ev *evalCtx) withheld(o obj) []string {
+	e := ev.e
+	var rt *model.ResourceType
+	var fields map[string]string
+	if o.prop != nil {
+		rt, fields = o.prop.typ, o.prop.fields
+	} else {
+		rt, fields = e.resList[o.res].typ, e.resList[o.res].fields
+	}
+	if len(rt.Classes) == 0 {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	consider := func(f, class string) {
+		if class == "" || seen[f] {
+			return
+		}
+		seen[f] = true
+		for _, c := range rt.Classes {
+			if c.ID == class {
+				sub := evalCtx{e: e, u: ev.u, ctx: ev.ctx, target: o, item: obj{res: -1, node: -1}}
+				if !sub.leaf(c.UnlockedBy, o) {
+					out = append(out, f)
+					if ev.tr != nil {
+						ev.tr.withheld = append(ev.tr.withheld, rolecall.Withheld{Field: f, Class: class, Requires: c.UnlockedBy.ID, On: e.label(o)})
+					}
+				}
+			}
+		}
+	}
+	for f, c := range fields {
+		consider(f, c)
+	}
+	for f, c := range rt.Fields {
+		consider(f, c)
+	}
+	slices.Sort(out)
+	if ev.tr != nil {
+		slices.SortFunc(ev.tr.withheld, func(a, b rolecall.Withheld) int { return strings.Compare(a.Field, b.Field) })
+	}
+	return out
+}
+
+// relate returns the objects a relation names, from the target or item.
+func (e *Engine) relate(rel model.Relation, target, item obj) []obj {
+	cur := []obj{target}
+	if rel.Base == "item" {
+		if item.res < 0 && item.prop == nil {
+			return nil
+		}
+		cur = []obj{item}
+	}
+	for _, step := range rel.Steps {
+		var next []obj
+		for _, o := range cur {
+			next = append(next, e.step(o, step)...)
+		}
+		cur = next
+	}
+	return cur
+}
+
+func (e *Engine) step(o obj, step string) []obj {
+	var rt *model.ResourceType
+	var parent int32 = -1
+	var inputs [][]int32
+	switch {
+	case o.prop != nil:
+		rt, parent, inputs = o.prop.typ, o.prop.parent, o.prop.inputs
+	case o.res >= 0:
+		r := &e.resList[o.res]
+		rt, parent, inputs = r.typ, r.parent, r.inputs
+	default:
+		n := &e.nodeList[o.node]
+		if step == "parent" {
+			if n.parent < 0 {
+				return nil
+			}
+			return []obj{{res: -1, node: n.parent}}
+		}
+		for x := n.parent; x >= 0; x = e.nodeList[x].parent {
+			if e.nodeList[x].level.ID == step {
+				return []obj{{res: -1, node: x}}
+			}
+		}
+		return nil
+	}
+	if step == "parent" {
+		if parent >= 0 {
+			return []obj{{res: parent, node: e.resList[parent].node}}
+		}
+		return []obj{{res: -1, node: o.node}}
+	}
+	for i, in := range rt.Inputs {
+		if in.Name == step {
+			var out []obj
+			if i < len(inputs) {
+				for _, x := range inputs[i] {
+					out = append(out, obj{res: x, node: e.resList[x].node})
+				}
+			}
+			return out
+		}
+	}
+	for x := parent; x >= 0; x = e.resList[x].parent {
+		if e.resList[x].typ.ID == step {
+			return []obj{{res: x, node: e.resList[x].node}}
+		}
+	}
+	for x := o.node; x >= 0; x = e.nodeList[x].parent {
+		if e.nodeList[x].level.ID == step {
+			return []obj{{res: -1, node: x}}
+		}
+	}
+	return nil
+}

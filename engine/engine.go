@@ -1,0 +1,760 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/model"
+)
+
+// Data is everything the engine indexes: the scope tree, users and their
+// memberships, groups and their members, resources, custom roles, bindings
+// and offers.
+type Data struct {
+	Scopes       []rolecall.Scope
+	Users        []rolecall.User
+	Memberships  []rolecall.Membership
+	Groups       []rolecall.Group
+	GroupMembers []rolecall.GroupMember
+	Resources    []rolecall.Resource
+	Roles        []rolecall.Role
+	Bindings     []rolecall.Binding
+	Offers       []rolecall.Offer
+}
+
+// maxWords bounds the permission bitsets the check path keeps on the stack
+// (64 permissions per word).
+const maxWords = 8
+
+// Engine is an immutable index of one model's data.
+type Engine struct {
+	m *model.Model
+	// Now returns the time used for time-bound bindings and offers; nil
+	// means time.Now.
+	Now func() time.Time
+
+	users     map[string]int32
+	userList  []user
+	nodes     map[string]int32
+	nodeList  []node
+	groups    map[string]int32
+	groupList []group
+	resIdx    []map[string]int32 // by resource type index
+	resList   []resource
+	members   map[memberKey]string // (user, node) -> default role ("" if none)
+	custom    map[int32]map[string]*model.Role
+	bindings  []rolecall.Binding
+	offers    []rolecall.Offer
+	words     int
+}
+
+type memberKey struct{ user, node int32 }
+
+type user struct {
+	id       string
+	groups   []int32  // sorted
+	groupIDs []string // for conditions
+	nodes    []nodeGrants
+	resGrant map[int32]*grants
+	offers   []int32 // offers addressed to the user
+	member   []int32 // nodes the user is a member of
+	attrs    map[string]any
+}
+
+// nodeGrants is what a user holds at one scope node.
+type nodeGrants struct {
+	node int32
+	*grants
+}
+
+// grants is the merged grants of one user at one node or resource: plain
+// holds every unconditional permission; cond lists grants that hold only
+// under qualifiers or time bounds; srcs records where they came from, for
+// explanations.
+type grants struct {
+	plain model.Bits
+	cond  []condGrant
+	srcs  []source
+}
+
+type condGrant struct {
+	bits  model.Bits
+	quals []*model.Qualifier
+	from  time.Time
+	until time.Time
+	src   int // index into srcs
+}
+
+// source is one contribution to a user's grants: a binding (perhaps through
+// a group, perhaps resolving the member's default role) and the role or
+// direct permissions it gave.
+type source struct {
+	binding  int32 // index into Engine.bindings
+	group    int32 // -1 unless through a group
+	role     *model.Role
+	roleFrom string
+	set      *model.GrantSet
+}
+
+type node struct {
+	id     string
+	level  *model.Level
+	parent int32
+	org    int32
+	attrs  map[string]any
+}
+
+type group struct {
+	id         string
+	node       int32
+	allMembers bool
+}
+
+type resource struct {
+	id       string
+	typ      *model.ResourceType
+	parent   int32 // -1 when the resource lives directly in a node
+	node     int32 // home scope node
+	owner    string
+	groups   []int32
+	inputs   [][]int32 // by input index of the type
+	fields   map[string]string
+	attrs    map[string]any
+	offers   []int32
+	bound    bool     // has resource bindings
+	groupIDs []string // for conditions
+}
+
+// Model returns the engine's model.
+func (e *Engine) Model() *model.Model { return e.m }
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func buildErr(name, msg string) error {
+	return rolecall.E("engine.New", rolecall.Invalid, name, msg)
+}
+
+// New builds an engine over the data. It reports every reference to
+// something missing and every binding the model does not allow, as one
+// rolecall.Errors.
+func New(m *model.Model, d *Data) (*Engine, error) {
+	if m.Words > maxWords {
+		return nil, buildErr("model "+m.ID, fmt.Sprintf("the model has %d permissions; the engine supports up to %d", len(m.Perms), maxWords*64))
+	}
+	e := &Engine{
+		m: m, words: m.Words,
+		users: map[string]int32{}, nodes: map[string]int32{}, groups: map[string]int32{},
+		members: map[memberKey]string{}, custom: map[int32]map[string]*model.Role{},
+	}
+	var errs rolecall.Errors
+	fail := func(name, format string, args ...any) {
+		errs = append(errs, buildErr(name, fmt.Sprintf(format, args...)))
+	}
+
+	// scope nodes, parents first (order-independent: resolve after)
+	for _, s := range d.Scopes {
+		l, ok := m.Level(s.Level)
+		if !ok {
+			fail("scope "+s.ID, "unknown level %q; levels are %s", s.Level, levelIDs(m))
+			continue
+		}
+		if _, dup := e.nodes[s.ID]; dup || s.ID == "" {
+			fail("scope "+s.ID, "duplicate or empty scope id")
+			continue
+		}
+		e.nodes[s.ID] = int32(len(e.nodeList))
+		e.nodeList = append(e.nodeList, node{id: s.ID, level: l, parent: -1, attrs: s.Attrs})
+	}
+	for _, s := range d.Scopes {
+		n, ok := e.nodes[s.ID]
+		if !ok {
+			continue
+		}
+		nd := &e.nodeList[n]
+		if nd.level.Parent == nil {
+			if s.Parent != "" {
+				fail("scope "+s.ID, "a %s has no parent, but parent %q is given", nd.level.ID, s.Parent)
+			}
+			continue
+		}
+		p, ok := e.nodes[s.Parent]
+		if !ok {
+			fail("scope "+s.ID, "parent %q is not a scope node; a %s needs a parent %s", s.Parent, nd.level.ID, nd.level.Parent.ID)
+			continue
+		}
+		if e.nodeList[p].level != nd.level.Parent {
+			fail("scope "+s.ID, "parent %q is a %s; a %s's parent must be a %s", s.Parent, e.nodeList[p].level.ID, nd.level.ID, nd.level.Parent.ID)
+			continue
+		}
+		nd.parent = p
+	}
+	for i := range e.nodeList {
+		n := int32(i)
+		for e.nodeList[n].parent >= 0 {
+			n = e.nodeList[n].parent
+		}
+		e.nodeList[i].org = n
+	}
+
+	for _, u := range d.Users {
+		if _, dup := e.users[u.ID]; dup || u.ID == "" {
+			fail("user "+u.ID, "duplicate or empty user id")
+			continue
+		}
+		e.users[u.ID] = int32(len(e.userList))
+		e.userList = append(e.userList, user{id: u.ID, attrs: u.Attrs})
+	}
+	for _, ms := range d.Memberships {
+		u, ok1 := e.users[ms.User]
+		n, ok2 := e.nodes[ms.Scope]
+		if !ok1 || !ok2 {
+			fail("membership "+ms.User+"@"+ms.Scope, "unknown user or scope")
+			continue
+		}
+		if ms.DefaultRole != "" && e.role(n, ms.DefaultRole) == nil && !e.customDeclared(d, n, ms.DefaultRole) {
+			fail("membership "+ms.User+"@"+ms.Scope, "default role %q is not a role of the model or of the organization", ms.DefaultRole)
+		}
+		e.members[memberKey{u, n}] = ms.DefaultRole
+		e.userList[u].member = append(e.userList[u].member, n)
+	}
+
+	// groups
+	for _, g := range d.Groups {
+		n, ok := e.nodes[g.Scope]
+		if !ok {
+			fail("group "+g.ID, "scope %q is not a scope node", g.Scope)
+			continue
+		}
+		if _, dup := e.groups[g.ID]; dup || g.ID == "" {
+			fail("group "+g.ID, "duplicate or empty group id")
+			continue
+		}
+		e.groups[g.ID] = int32(len(e.groupList))
+		e.groupList = append(e.groupList, group{id: g.ID, node: n, allMembers: g.AllMembers})
+	}
+	for _, gm := range d.GroupMembers {
+		g, ok1 := e.groups[gm.Group]
+		u, ok2 := e.users[gm.User]
+		if !ok1 || !ok2 {
+			fail("group member "+gm.User+" of "+gm.Group, "unknown group or user")
+			continue
+		}
+		e.userList[u].groups = append(e.userList[u].groups, g)
+	}
+	for gi, g := range e.groupList {
+		if !g.allMembers {
+			continue
+		}
+		for k := range e.members {
+			if e.isBelowOrAt(k.node, g.node) {
+				e.userList[k.user].groups = append(e.userList[k.user].groups, int32(gi))
+			}
+		}
+	}
+	for i := range e.userList {
+		u := &e.userList[i]
+		slices.Sort(u.groups)
+		u.groups = slices.Compact(u.groups)
+		for _, g := range u.groups {
+			u.groupIDs = append(u.groupIDs, e.groupList[g].id)
+		}
+		slices.Sort(u.member)
+		u.member = slices.Compact(u.member)
+	}
+
+	// custom roles
+	for _, r := range d.Roles {
+		org, ok := e.nodes[r.Org]
+		if !ok || e.nodeList[org].level != m.Tenant {
+			fail("role "+r.ID, "organization %q is not a %s", r.Org, m.Tenant.ID)
+			continue
+		}
+		cr, err := CompileRole(m, r)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if e.custom[org] == nil {
+			e.custom[org] = map[string]*model.Role{}
+		}
+		if _, dup := e.custom[org][r.ID]; dup {
+			fail("role "+r.ID, "declared twice in %s", r.Org)
+			continue
+		}
+		e.custom[org][r.ID] = cr
+	}
+
+	e.buildResources(d, fail)
+	e.resolveInputs(d, fail)
+
+	// bindings
+	e.bindings = d.Bindings
+	for bi := range d.Bindings {
+		if err := e.addBinding(int32(bi)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// offers
+	e.offers = d.Offers
+	for oi, o := range d.Offers {
+		kind, ok := m.Offer(o.Kind)
+		if !ok {
+			fail("offer "+o.ID, "unknown offer kind %q", o.Kind)
+			continue
+		}
+		r, ok := e.resolveRes(o.Resource)
+		if !ok || e.resList[r].typ != kind.Resource {
+			fail("offer "+o.ID, "resource %s is not a %s", o.Resource, kind.Resource.ID)
+			continue
+		}
+		u, ok := e.users[o.Recipient]
+		if !ok {
+			fail("offer "+o.ID, "recipient %q is not a user", o.Recipient)
+			continue
+		}
+		e.resList[r].offers = append(e.resList[r].offers, int32(oi))
+		e.userList[u].offers = append(e.userList[u].offers, int32(oi))
+	}
+	for i := range e.userList {
+		slices.SortFunc(e.userList[i].nodes, func(a, b nodeGrants) int { return int(a.node - b.node) })
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return e, nil
+}
+
+func levelIDs(m *model.Model) string {
+	var ids []string
+	for _, l := range m.Levels {
+		ids = append(ids, l.ID)
+	}
+	return strings.Join(ids, ", ")
+}
+
+// customDeclared reports whether data declares a custom role id in n's
+// organization (used before custom roles are compiled).
+func (e *Engine) customDeclared(d *Data, n int32, id string) bool {
+	org := e.nodeList[n].org
+	for _, r := range d.Roles {
+		if r.ID == id {
+			if o, ok := e.nodes[r.Org]; ok && o == org {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// CompileRole compiles an organization's custom role against the model's
+// custom-role policy: every permission must exist and be grantable in
+// custom roles, every qualifier must exist.
+func CompileRole(m *model.Model, r rolecall.Role) (*model.Role, error) {
+	if r.ID == "" {
+		return nil, buildErr("role", "a custom role needs an id")
+	}
+	if _, clash := m.Role(r.ID); clash {
+		if br, _ := m.Role(r.ID); br.Kind == model.Builtin {
+			return nil, buildErr("role "+r.ID, "is a built-in role of the model and cannot be redefined; pick another id")
+		}
+	}
+	var items []model.GrantItem
+	for _, g := range r.Grants {
+		p, ok := m.Perm(g.Permission)
+		if !ok {
+			return nil, buildErr("role "+r.ID, fmt.Sprintf("unknown permission %q", g.Permission))
+		}
+		if !p.Grantable || (!m.CustomRoles.Grantable.IsEmpty() && !m.CustomRoles.Grantable.Has(p.Index)) {
+			if br, ok := m.Role(r.ID); !ok || br.Kind != model.Template {
+				return nil, buildErr("role "+r.ID, fmt.Sprintf("permission %q cannot be granted by a custom role in this model", p.ID))
+			}
+		}
+		var qs []*model.Qualifier
+		for _, qid := range g.Qualifiers {
+			q, ok := m.Qualifier(qid)
+			if !ok {
+				return nil, buildErr("role "+r.ID, fmt.Sprintf("unknown qualifier %q", qid))
+			}
+			qs = append(qs, q)
+		}
+		items = append(items, model.GrantItem{Perm: p, Qualifiers: qs})
+	}
+	bindable := m.CustomRoles.BindableAt
+	if br, ok := m.Role(r.ID); ok && br.Kind == model.Template {
+		bindable = br.BindableAt
+	}
+	name := r.Name
+	if name == "" {
+		name = r.ID
+	}
+	return &model.Role{ID: r.ID, Name: name, Description: r.Description, Kind: model.Custom, Org: r.Org,
+		BindableAt: bindable, Grants: model.BuildGrantSet(m, items, nil)}, nil
+}
+
+func (e *Engine) isBelowOrAt(n, anc int32) bool {
+	for ; n >= 0; n = e.nodeList[n].parent {
+		if n == anc {
+			return true
+		}
+	}
+	return false
+}
+
+// role resolves a role id for a binding at node n: the organization's custom
+// roles first (they may shadow templates), then the model's roles.
+func (e *Engine) role(n int32, id string) *model.Role {
+	if n >= 0 {
+		if cr, ok := e.custom[e.nodeList[n].org][id]; ok {
+			return cr
+		}
+	}
+	if r, ok := e.m.Role(id); ok {
+		return r
+	}
+	return nil
+}
+
+func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
+	m := e.m
+	e.resIdx = make([]map[string]int32, len(m.Resources))
+	for i := range e.resIdx {
+		e.resIdx[i] = map[string]int32{}
+	}
+	for _, r := range d.Resources {
+		rt, ok := m.Resource(r.Type)
+		if !ok {
+			fail("resource "+r.Type+":"+r.ID, "unknown resource type %q", r.Type)
+			continue
+		}
+		if _, dup := e.resIdx[rt.Index][r.ID]; dup || r.ID == "" {
+			fail("resource "+r.Type+":"+r.ID, "duplicate or empty id")
+			continue
+		}
+		e.resIdx[rt.Index][r.ID] = int32(len(e.resList))
+		e.resList = append(e.resList, resource{id: r.ID, typ: rt, parent: -1, node: -1, owner: r.Owner, fields: r.Fields, attrs: r.Attrs})
+	}
+	for _, r := range d.Resources {
+		rt, ok := m.Resource(r.Type)
+		if !ok {
+			continue
+		}
+		ri, ok := e.resIdx[rt.Index][r.ID]
+		if !ok {
+			continue
+		}
+		res := &e.resList[ri]
+		name := "resource " + r.Type + ":" + r.ID
+		if rt.Parent != nil {
+			if r.Parent == nil {
+				fail(name, "a %s lives under a %s; give its parent", rt.ID, rt.Parent.ID)
+				continue
+			}
+			p, ok := e.resolveRes(*r.Parent)
+			if !ok || e.resList[p].typ != rt.Parent {
+				fail(name, "parent %s is not an existing %s", r.Parent, rt.Parent.ID)
+				continue
+			}
+			res.parent = p
+		} else {
+			n, ok := e.nodes[r.Scope]
+			if !ok || e.nodeList[n].level != rt.Level {
+				fail(name, "scope %q is not an existing %s", r.Scope, rt.Level.ID)
+				continue
+			}
+			res.node = n
+		}
+		for _, g := range r.Groups {
+			gi, ok := e.groups[g]
+			if !ok {
+				fail(name, "group %q does not exist", g)
+				continue
+			}
+			if !rt.Groups {
+				fail(name, "a %s cannot be assigned to groups (the model does not say `groups: true`)", rt.ID)
+				break
+			}
+			res.groups = append(res.groups, gi)
+			res.groupIDs = append(res.groupIDs, g)
+		}
+		for f, class := range r.Fields {
+			if class != "" && !hasClass(rt, class) {
+				fail(name, "field %q has class %q, which %s does not declare", f, class, rt.ID)
+			}
+		}
+	}
+	// home nodes through parents
+	for i := range e.resList {
+		r := int32(i)
+		for e.resList[r].node < 0 && e.resList[r].parent >= 0 {
+			r = e.resList[r].parent
+		}
+		e.resList[i].node = e.resList[r].node
+	}
+}
+
+func hasClass(rt *model.ResourceType, class string) bool {
+	for _, c := range rt.Classes {
+		if c.ID == class {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) resolveInputs(d *Data, fail func(string, string, ...any)) {
+	for _, r := range d.Resources {
+		rt, ok := e.m.Resource(r.Type)
+		if !ok {
+			continue
+		}
+		ri, ok := e.resIdx[rt.Index][r.ID]
+		if !ok {
+			continue
+		}
+		ins, err := e.inputsOf(rt, e.resList[ri].node, r.Inputs)
+		if err != "" {
+			fail("resource "+r.Type+":"+r.ID, "%s", err)
+			continue
+		}
+		e.resList[ri].inputs = ins
+	}
+}
+
+// inputsOf resolves a resource's inputs against its type.
+func (e *Engine) inputsOf(rt *model.ResourceType, home int32, in map[string][]rolecall.ResourceRef) ([][]int32, string) {
+	for name := range in {
+		found := false
+		for _, it := range rt.Inputs {
+			if it.Name == name {
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Sprintf("%s has no input relation %q", rt.ID, name)
+		}
+	}
+	var out [][]int32
+	for _, it := range rt.Inputs {
+		var ids []int32
+		for _, ref := range in[it.Name] {
+			x, ok := e.resolveRes(ref)
+			if !ok || e.resList[x].typ != it.Type {
+				return nil, fmt.Sprintf("input %s: %s is not an existing %s", it.Name, ref, it.Type.ID)
+			}
+			if !it.CrossScope && home >= 0 && e.resList[x].node != home {
+				return nil, fmt.Sprintf("input %s: %s lives in another %s, and the model does not allow cross_scope inputs", it.Name, ref, rt.Level.ID)
+			}
+			ids = append(ids, x)
+		}
+		if len(ids) < it.Min || (it.Max > 0 && len(ids) > it.Max) {
+			return nil, fmt.Sprintf("input %s has %d resources; the model wants between %d and %d", it.Name, len(ids), it.Min, it.Max)
+		}
+		out = append(out, ids)
+	}
+	return out, ""
+}
+
+func (e *Engine) resolveRes(ref rolecall.ResourceRef) (int32, bool) {
+	rt, ok := e.m.Resource(ref.Type)
+	if !ok {
+		return -1, false
+	}
+	r, ok := e.resIdx[rt.Index][ref.ID]
+	return r, ok
+}
+
+// addBinding merges one binding into the grants of the users it reaches.
+func (e *Engine) addBinding(bi int32) error {
+	b := &e.bindings[bi]
+	name := "binding " + b.Subject.String()
+	var at int32 = -1
+	var atRes int32 = -1
+	var level *model.Level
+	switch {
+	case b.Resource != nil:
+		r, ok := e.resolveRes(*b.Resource)
+		if !ok {
+			return buildErr(name, fmt.Sprintf("resource %s does not exist", b.Resource))
+		}
+		atRes, at = r, e.resList[r].node
+	default:
+		n, ok := e.nodes[b.Scope]
+		if !ok {
+			return buildErr(name, fmt.Sprintf("scope %q does not exist", b.Scope))
+		}
+		at, level = n, e.nodeList[n].level
+		if b.Wildcard && (level != e.m.Tenant || level.Wildcard == "") {
+			return buildErr(name, fmt.Sprintf("a wildcard binding sits at the %s; the model has no wildcard there", e.m.Tenant.ID))
+		}
+	}
+	// what the binding gives: a role (resolved per member for default_role)
+	var users []int32
+	group := int32(-1)
+	switch b.Subject.Kind {
+	case rolecall.SubjectUser:
+		u, ok := e.users[b.Subject.ID]
+		if !ok {
+			return buildErr(name, "no such user")
+		}
+		users = []int32{u}
+	case rolecall.SubjectGroup:
+		g, ok := e.groups[b.Subject.ID]
+		if !ok {
+			return buildErr(name, "no such group")
+		}
+		group = g
+		for ui := range e.userList {
+			if _, in := slices.BinarySearch(e.userList[ui].groups, g); in {
+				users = append(users, int32(ui))
+			}
+		}
+	}
+	target := "resource:" + resType(e, atRes)
+	if level != nil {
+		target = level.ID
+		if b.Wildcard {
+			target = level.Wildcard
+		}
+	}
+	for _, u := range users {
+		src := source{binding: bi, group: group}
+		switch {
+		case len(b.Permissions) > 0:
+			if b.Role != "" || b.DefaultRole {
+				return buildErr(name, "give a role or direct permissions, not both")
+			}
+			if level == nil || !e.m.Direct.Allowed(level) {
+				return buildErr(name, fmt.Sprintf("the model does not allow permissions bound directly at %s; bind a role instead", target))
+			}
+			var items []model.GrantItem
+			for _, pid := range b.Permissions {
+				p, ok := e.m.Perm(pid)
+				if !ok {
+					return buildErr(name, fmt.Sprintf("unknown permission %q", pid))
+				}
+				if !p.Grantable {
+					return buildErr(name, fmt.Sprintf("permission %q cannot be granted", pid))
+				}
+				items = append(items, model.GrantItem{Perm: p})
+			}
+			src.set = model.BuildGrantSet(e.m, items, nil)
+		case b.DefaultRole:
+			r, from := e.defaultRole(u, at)
+			if r == nil {
+				continue // a member without a default role gets nothing
+			}
+			src.role, src.roleFrom = r, from
+		default:
+			r := e.role(at, b.Role)
+			if r == nil {
+				return buildErr(name, fmt.Sprintf("unknown role %q", b.Role))
+			}
+			if !bindableAt(r, target) {
+				return buildErr(name, fmt.Sprintf("role %q cannot be bound at %s; it is bindable at %s", r.ID, target, strings.Join(r.BindableAt, ", ")))
+			}
+			src.role = r
+		}
+		if src.role != nil {
+			lvl := -1
+			if level != nil {
+				lvl = level.Index
+			}
+			src.set = src.role.GrantsAt(lvl)
+		}
+		var g *grants
+		if atRes >= 0 {
+			ur := &e.userList[u]
+			if ur.resGrant == nil {
+				ur.resGrant = map[int32]*grants{}
+			}
+			g = ur.resGrant[atRes]
+			if g == nil {
+				g = &grants{plain: e.m.NewBits()}
+				ur.resGrant[atRes] = g
+			}
+			e.resList[atRes].bound = true
+		} else {
+			g = e.userList[u].at(at, e.m)
+		}
+		g.add(src, b)
+	}
+	return nil
+}
+
+func resType(e *Engine, r int32) string {
+	if r < 0 {
+		return ""
+	}
+	return e.resList[r].typ.ID
+}
+
+func bindableAt(r *model.Role, target string) bool {
+	return slices.Contains(r.BindableAt, target)
+}
+
+// at returns the user's grants at node n, creating them.
+func (u *user) at(n int32, m *model.Model) *grants {
+	for i := range u.nodes {
+		if u.nodes[i].node == n {
+			return u.nodes[i].grants
+		}
+	}
+	g := &grants{plain: m.NewBits()}
+	u.nodes = append(u.nodes, nodeGrants{node: n, grants: g})
+	return g
+}
+
+// add merges a source into the grants.
+func (g *grants) add(src source, b *rolecall.Binding) {
+	si := len(g.srcs)
+	g.srcs = append(g.srcs, src)
+	timed := !b.NotBefore.IsZero() || !b.NotAfter.IsZero()
+	if !timed {
+		g.plain.Or(src.set.Plain)
+	} else {
+		g.cond = append(g.cond, condGrant{bits: src.set.Plain, from: b.NotBefore, until: b.NotAfter, src: si})
+	}
+	for _, q := range src.set.Qualified {
+		g.cond = append(g.cond, condGrant{bits: q.Bits, quals: q.Qualifiers, from: b.NotBefore, until: b.NotAfter, src: si})
+	}
+}
+
+// defaultRole resolves a member's default role for a binding at node n: the
+// default role of the user's membership at the model's default-role level,
+// found above n.
+func (e *Engine) defaultRole(u, n int32) (*model.Role, string) {
+	at := e.m.Members.DefaultRoleAt
+	for x := n; x >= 0; x = e.nodeList[x].parent {
+		if at != nil && e.nodeList[x].level != at {
+			continue
+		}
+		if id, ok := e.members[memberKey{u, x}]; ok && id != "" {
+			if r := e.role(x, id); r != nil {
+				return r, "default role of " + e.userList[u].id + " in " + e.nodeList[x].id
+			}
+		}
+	}
+	if fb := e.m.Members.DefaultRoleFallback; fb != nil {
+		return fb, "the model's default role"
+	}
+	return nil, ""
+}
+
+// sortedKeys is a helper for deterministic output.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

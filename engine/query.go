@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"slices"
+
+	"github.com/rolecall/rolecall"
+)
+
+// Effective lists every permission the subject holds on the target, each
+// with the paths it comes through (qualifiers evaluated on the target).
+func (e *Engine) Effective(subject string, target rolecall.Target, ctx map[string]any) ([]rolecall.Effective, error) {
+	const op = "engine.Effective"
+	u, ok := e.users[subject]
+	if !ok {
+		return nil, notFound(op, subject, "no such user")
+	}
+	o, err := e.resolveTarget(op, &target)
+	if err != nil {
+		return nil, err
+	}
+	ev := evalCtx{e: e, u: u, ctx: ctx, target: o, item: obj{res: -1, node: -1}}
+	var out []rolecall.Effective
+	for _, p := range e.m.Perms {
+		granted, _ := ev.paths(p, o)
+		if len(granted) > 0 {
+			out = append(out, rolecall.Effective{Permission: p.ID, Paths: dedupPaths(granted)})
+		}
+	}
+	return out, nil
+}
+
+// LookupResources lists, in id order, the ids of the resources of type typ
+// (inside scope node `in`, if given) on which the subject may do permission
+// (a permission or action id).
+func (e *Engine) LookupResources(subject, permission, typ, in string, ctx map[string]any) ([]string, error) {
+	const op = "engine.LookupResources"
+	rt, ok := e.m.Resource(typ)
+	if !ok {
+		return nil, notFound(op, typ, "no such resource type in model "+e.m.ID)
+	}
+	var within int32 = -1
+	if in != "" {
+		n, ok := e.nodes[in]
+		if !ok {
+			return nil, notFound(op, in, "no such scope")
+		}
+		within = n
+	}
+	var out []string
+	for id, r := range e.resIdx[rt.Index] {
+		if within >= 0 && !e.isBelowOrAt(e.resList[r].node, within) {
+			continue
+		}
+		d, err := e.Check(Request{Subject: subject, Permission: permission, Target: rolecall.ResourceTarget(typ, id), Context: ctx})
+		if err != nil {
+			return nil, err
+		}
+		if d.Allowed {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Flags returns the flags of a permission.
+func (e *Engine) Flags(permission string) ([]string, error) {
+	p, ok := e.m.Perm(permission)
+	if !ok {
+		return nil, notFound("engine.Flags", permission, "no such permission in model "+e.m.ID)
+	}
+	return p.Flags, nil
+}
