@@ -63,8 +63,6 @@ func newActivation(sub Subject, obj Object, ctx map[string]any) *activation {
 
 // release returns a to the pool, forgetting everything it refers to.
 func (a *activation) release() {
-	clear(a.views[:a.nviews])
-	clear(a.strs[:a.nstrs])
 	*a = activation{}
 	activations.Put(a)
 }

@@ -2,20 +2,60 @@ package condition
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"cel.dev/cel-go/common/types"
 )
 
-func TestBoxedAt(t *testing.T) {
+func TestBoxInPlace(t *testing.T) {
 	if !boxInPlace {
-		t.Fatal("boxedAt does not work with this Go runtime; Eval allocates for every string it reads")
+		t.Fatal("retype and boxedAt do not work with this Go runtime; Eval allocates for every value it reads")
 	}
 	s := types.String("x")
-	v := boxedAt(&s)
-	if v != any(types.String("x")) {
+	if v := boxedAt(&s); v != any(types.String("x")) {
 		t.Errorf("boxedAt(&%q) = %#v", s, v)
+	}
+}
+
+// TestActivationOverflow reads more strings and ancestors than an
+// activation has room for, so that the getters fall back to allocating.
+func TestActivationOverflow(t *testing.T) {
+	env := testEnv(t)
+	var obj *fakeObject
+	for i := range 8 {
+		obj = &fakeObject{id: fmt.Sprintf("o%d", i), owner: fmt.Sprintf("u%d", i), typ: "project", parent: obj}
+	}
+	var parts []string
+	for i := range 8 {
+		path := "resource" + strings.Repeat(".parent", i)
+		parts = append(parts, fmt.Sprintf(`%s.id + "/" + %s.owner == "o%d/u%d"`, path, path, 7-i, 7-i))
+	}
+	parts = append(parts, `resource.project.project.project.project.project.project.project.id == "o0" && resource.project.project.project.project.project.project.project.project.id == ""`)
+	p, err := env.Compile(strings.Join(parts, " && "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p.Eval(nil, obj, nil); !ok || err != nil {
+		t.Errorf("Eval = %v, %v; want true", ok, err)
+	}
+}
+
+// TestEvalErrorOutlivesActivation checks that an error naming a value read
+// during the evaluation still names it after the activation is reused.
+func TestEvalErrorOutlivesActivation(t *testing.T) {
+	env := testEnv(t)
+	p, err := env.Compile("context[resource.owner]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Eval(nil, &fakeObject{owner: "ann"}, map[string]any{})
+	for range 10 {
+		p.Eval(nil, &fakeObject{owner: "zed"}, map[string]any{})
+	}
+	if err == nil || !strings.HasSuffix(err.Error(), "no such key: ann") {
+		t.Errorf("Eval error = %v, want one ending in %q", err, "no such key: ann")
 	}
 }
 

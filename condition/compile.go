@@ -112,7 +112,7 @@ func (e *Env) explainField(parsed *cel.Ast, id int64, field string) string {
 	switch {
 	case operand == "subject":
 		def = e.subject
-	case operand == "" || !strings.HasPrefix(operand, "resource"):
+	case operand != "resource" && !strings.HasPrefix(operand, "resource."):
 		// A comprehension variable or some other expression: the field is
 		// missing from whichever type it was looked up in.
 		if _, ok := e.resource.fields[field]; ok {

@@ -22,8 +22,11 @@
 //
 // [Program.Eval] runs a compiled condition on the check path against the
 // engine's views of the subject, the checked object and the request context.
-// It builds no maps and resolves fields through getters compiled into the
-// environment, so evaluation costs a few hundred nanoseconds.
+// It builds no maps: fields resolve through getters compiled into the
+// environment, and the values they return are built in memory the
+// evaluation already has (see box.go), so that conditions comparing strings,
+// numbers and times, like the one above, take one or two hundred
+// nanoseconds and allocate nothing. Lists and comprehensions do allocate.
 //
 // Reading never fails for want of data: an attribute the object does not set
 // reads as the zero value of its declared type, and a missing parent or

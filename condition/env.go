@@ -114,10 +114,8 @@ func (e *Env) declareResource(s Schema) error {
 		if !typ.valid() {
 			return fmt.Errorf("condition: resource attribute %q has no type; declare one of %s", name, strings.Join(typeNames[1:], ", "))
 		}
-		r.add(name, celType(typ), attrAccessor("resource", name, typ, func(t any) (any, bool, *activation) {
-			o, a := target(t)
-			v, ok := o.Attr(name)
-			return v, ok, a
+		r.add(name, celType(typ), attrAccessor("resource", name, typ, func(t any) (any, bool) {
+			return asObject(t).Attr(name)
 		}))
 	}
 	for _, name := range slices.Sorted(slices.Values(s.Ancestors)) {
@@ -162,10 +160,8 @@ func (e *Env) declareSubject(s Schema) error {
 		if !typ.valid() {
 			return fmt.Errorf("condition: subject attribute %q has no type; declare one of %s", name, strings.Join(typeNames[1:], ", "))
 		}
-		u.add(name, celType(typ), attrAccessor("subject", name, typ, func(t any) (any, bool, *activation) {
-			s, a := subjectTarget(t)
-			v, ok := s.Attr(name)
-			return v, ok, a
+		u.add(name, celType(typ), attrAccessor("subject", name, typ, func(t any) (any, bool) {
+			return asSubject(t).Attr(name)
 		}))
 	}
 	return nil

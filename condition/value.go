@@ -156,10 +156,10 @@ func stringList(s []string) ref.Val {
 
 // attrAccessor reads a declared attribute with attr and converts it to its
 // declared type.
-func attrAccessor(kind, name string, typ Type, attr func(any) (any, bool, *activation)) accessor {
+func attrAccessor(kind, name string, typ Type, attr func(any) (any, bool)) accessor {
 	return accessor{
 		get: func(t any) (any, error) {
-			v, ok, a := attr(t)
+			v, ok := attr(t)
 			if !ok || v == nil {
 				return zeroVals[typ], nil
 			}
@@ -169,7 +169,7 @@ func attrAccessor(kind, name string, typ Type, attr func(any) (any, bool, *activ
 			return nil, fmt.Errorf("%s attribute %q holds a Go %T, but the model declares it %s; store a Go %s", kind, name, v, typ, goTypes[typ])
 		},
 		isSet: func(t any) bool {
-			v, ok, _ := attr(t)
+			v, ok := attr(t)
 			return ok && v != nil
 		},
 	}
