@@ -14,8 +14,7 @@ import (
 //
 // An activation also holds the memory for the values an evaluation reads,
 // so that the check path does not allocate: the views of the objects it
-// reaches through parent and ancestor fields, and the CEL strings its field
-// getters return (see str). Such values are valid only until release, so
+// reaches through parent and ancestor fields. Such values are valid only until release, so
 // everything that outlives an evaluation (its result, the text of its error)
 // must be taken out of them before then.
 type activation struct {
@@ -23,10 +22,8 @@ type activation struct {
 	subject  subjectView
 	context  map[string]any
 
-	views  [4]objView      // parents and ancestors read so far
-	nviews int             // views in use
-	strs   [8]types.String // strings read so far
-	nstrs  int             // strs in use
+	views  [4]objView // parents and ancestors read so far
+	nviews int        // views in use
 }
 
 // objView is the value of resource, or of a parent or ancestor of it, during
@@ -98,14 +95,7 @@ func (a *activation) view(o Object) any {
 	return v
 }
 
-// str returns s as a CEL string. Go copies a string to the heap to put it in
-// an interface; str copies it into a's memory instead while that lasts.
+// str returns s as a CEL string.
 func (a *activation) str(s string) any {
-	if s == "" || a == nil || a.nstrs == len(a.strs) || !boxInPlace {
-		return types.String(s)
-	}
-	p := &a.strs[a.nstrs]
-	a.nstrs++
-	*p = types.String(s)
-	return boxedAt(p)
+	return types.String(s)
 }

@@ -5,19 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"cel.dev/cel-go/common/types"
 )
-
-func TestBoxInPlace(t *testing.T) {
-	if !boxInPlace {
-		t.Fatal("retype and boxedAt do not work with this Go runtime; Eval allocates for every value it reads")
-	}
-	s := types.String("x")
-	if v := boxedAt(&s); v != any(types.String("x")) {
-		t.Errorf("boxedAt(&%q) = %#v", s, v)
-	}
-}
 
 // TestActivationOverflow reads more strings and ancestors than an
 // activation has room for, so that the getters fall back to allocating.

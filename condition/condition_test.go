@@ -309,10 +309,12 @@ func TestEvalAllocs(t *testing.T) {
 		expr string
 		max  float64
 	}{
-		{"resource.owner == subject.id", 0},
-		{`resource.owner == subject.id || resource.data_row.step in ["rework", "custom_rework"]`, 0},
-		{`resource.locked_by == "" || resource.locked_by == subject.id`, 0},
-		{`resource.parent.parent.id == "" && resource.parent.type == "data_row"`, 0},
+		// Each string read is boxed into a CEL value (one allocation); the
+		// bounds guard against anything more creeping in.
+		{"resource.owner == subject.id", 2},
+		{`resource.owner == subject.id || resource.data_row.step in ["rework", "custom_rework"]`, 3},
+		{`resource.locked_by == "" || resource.locked_by == subject.id`, 3},
+		{`resource.parent.parent.id == "" && resource.parent.type == "data_row"`, 1},
 		// Two lists, and CEL boxes the strings it iterates over.
 		{"resource.groups.exists(g, g in subject.groups)", 4},
 	} {

@@ -186,14 +186,11 @@ var goTypes = [...]string{
 }
 
 // convert returns v as a CEL value of type t, or nil if v has the wrong Go
-// type. It reuses the memory v refers to where it can (see box.go).
+// type.
 func convert(v any, t Type) any {
 	switch t {
 	case String:
 		if s, ok := v.(string); ok {
-			if boxInPlace {
-				return retype(v, celString)
-			}
 			return types.String(s)
 		}
 	case Bool:
@@ -203,9 +200,6 @@ func convert(v any, t Type) any {
 	case Int:
 		switch i := v.(type) {
 		case int64:
-			if boxInPlace {
-				return retype(v, celInt)
-			}
 			return types.Int(i)
 		case int:
 			return types.Int(i)
@@ -215,9 +209,6 @@ func convert(v any, t Type) any {
 	case Double:
 		switch f := v.(type) {
 		case float64:
-			if boxInPlace {
-				return retype(v, celDouble)
-			}
 			return types.Double(f)
 		case float32:
 			return types.Double(f)
@@ -228,9 +219,6 @@ func convert(v any, t Type) any {
 		}
 	case Timestamp:
 		if ts, ok := v.(time.Time); ok {
-			if boxInPlace {
-				return retype(v, celTimestamp)
-			}
 			return types.Timestamp{Time: ts}
 		}
 	}

@@ -118,7 +118,7 @@ func (e *Engine) resolveTarget(op string, t *rolecall.Target) (obj, error) {
 		if !ok {
 			return obj{}, notFound(op, t.Resource.String(), "no such resource")
 		}
-		return obj{res: r, node: e.resList[r].node}, nil
+		return obj{res: r, node: e.resHot[r].node}, nil
 	case t.Scope != "":
 		n, ok := e.nodes[t.Scope]
 		if !ok {
@@ -166,7 +166,7 @@ func (e *Engine) Explain(r Request) (rolecall.Decision, error) {
 // fast path.
 func (e *Engine) decide(r *Request, tr *tracer) (rolecall.Decision, error) {
 	const op = "engine.Check"
-	u, ok := e.users[r.Subject]
+	u, ok := e.users.get(r.Subject)
 	if !ok {
 		return rolecall.Decision{}, notFound(op, r.Subject, "no such user")
 	}
@@ -416,28 +416,52 @@ func (ev *evalCtx) leaf(p *model.Permission, o obj) bool {
 	if ev.tr != nil {
 		return ev.traceLeaf(p, o)
 	}
-	var acc [maxWords]uint64
-	ev.plainOn(o, &acc)
-	if acc[p.Index>>6]&(1<<(uint(p.Index)&63)) != 0 {
+	if ev.plainHas(p.Index, o) {
 		return true
 	}
 	return ev.condHolds(p, o)
+}
+
+// plainHas reports whether the subject holds permission i on o without
+// conditions; it stops at the first grant found.
+func (ev *evalCtx) plainHas(i int, o obj) bool {
+	e := ev.e
+	word, bit := i>>6, uint64(1)<<(uint(i)&63)
+	start := o.res
+	if o.prop != nil || e.anyResGrants(start) {
+		var acc [maxWords]uint64
+		ev.plainOn(o, &acc)
+		return acc[word]&bit != 0
+	}
+	w := e.words
+	sp := e.userSpan[ev.u]
+	for n := o.node; n >= 0; n = e.nodeParent[n] {
+		if k := e.spanIndex(sp, n); k >= 0 && e.spanPlain[k*w+word]&bit != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// anyResGrants reports whether a resource or one of its ancestors gives
+// grants of its own.
+func (e *Engine) anyResGrants(r int32) bool {
+	for ; r >= 0; r = e.resHot[r].parent {
+		if e.resHot[r].flags != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // plainOn ORs into acc every unconditional permission the subject holds on
 // o: bindings on o and its ancestors, implicit grants, accepted offers.
 func (ev *evalCtx) plainOn(o obj, acc *[maxWords]uint64) {
 	e := ev.e
-	u := &e.userList[ev.u]
-	or := func(b model.Bits) {
-		for i, w := range b {
-			acc[i] |= w
-		}
-	}
 	if o.prop != nil {
 		for _, im := range o.prop.typ.Implicit {
 			if len(im.Qualifiers) == 0 && e.implicitApplies(im, ev.u, o.prop.owner, o.prop.groups) {
-				or(im.Grants)
+				orBits(acc, im.Grants)
 			}
 		}
 	}
@@ -445,46 +469,80 @@ func (ev *evalCtx) plainOn(o obj, acc *[maxWords]uint64) {
 	if o.prop != nil {
 		start = o.prop.parent
 	}
-	for r := start; r >= 0; r = e.resList[r].parent {
-		res := &e.resList[r]
-		if res.bound {
-			if g := u.resGrant[r]; g != nil {
-				or(g.plain)
-			}
-		}
-		for _, im := range res.typ.Implicit {
-			if len(im.Qualifiers) == 0 && e.implicitApplies(im, ev.u, res.owner, res.groups) {
-				or(im.Grants)
-			}
-		}
-		if len(res.offers) > 0 {
-			for _, oi := range res.offers {
-				if k := e.offerGrants(oi, ev.u, r); k != nil {
-					or(k)
-				}
-			}
+	for r := start; r >= 0; r = e.resHot[r].parent {
+		if e.resHot[r].flags != 0 {
+			ev.resPlain(r, acc)
 		}
 	}
-	for n := o.node; n >= 0; n = e.nodeList[n].parent {
-		if g := u.find(n); g != nil {
-			or(g.plain)
+	w := e.words
+	sp := e.userSpan[ev.u]
+	for n := o.node; n >= 0; n = e.nodeParent[n] {
+		if i := e.spanIndex(sp, n); i >= 0 {
+			for j, x := range e.spanPlain[i*w : i*w+w] {
+				acc[j] |= x
+			}
 		}
 	}
 }
 
-// find returns the user's grants at node n (binary search).
-func (u *user) find(n int32) *grants {
-	lo, hi := 0, len(u.nodes)
+// resPlain ORs into acc what a resource itself gives the subject.
+func (ev *evalCtx) resPlain(r int32, acc *[maxWords]uint64) {
+	e := ev.e
+	res := &e.resList[r]
+	if res.bound {
+		if g := e.userList[ev.u].resGrant[r]; g != nil {
+			orBits(acc, g.plain)
+		}
+	}
+	for _, im := range res.typ.Implicit {
+		if len(im.Qualifiers) == 0 && e.implicitApplies(im, ev.u, res.owner, res.groups) {
+			orBits(acc, im.Grants)
+		}
+	}
+	for _, oi := range res.offers {
+		if k := e.offerGrants(oi, ev.u, r); k != nil {
+			orBits(acc, k)
+		}
+	}
+}
+
+func orBits(acc *[maxWords]uint64, b model.Bits) {
+	for i, w := range b {
+		acc[i] |= w
+	}
+}
+
+// spanIndex returns the arena position of node n in a user's span, or -1.
+func (e *Engine) spanIndex(sp span, n int32) int {
+	ids := e.spanNodes[sp.off : sp.off+sp.n]
+	lo, hi := 0, len(ids)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if u.nodes[m].node < n {
+		if ids[m] < n {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	if lo < len(u.nodes) && u.nodes[lo].node == n {
-		return u.nodes[lo].grants
+	if lo < len(ids) && ids[lo] == n {
+		return int(sp.off) + lo
+	}
+	return -1
+}
+
+// index returns the position of node n in the user's nodes, or -1.
+func (u *user) index(n int32) int {
+	i, ok := slices.BinarySearchFunc(u.nodes, n, func(g nodeGrants, n int32) int { return int(g.node - n) })
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// find returns the user's grants at node n (binary search).
+func (u *user) find(n int32) *grants {
+	if i := u.index(n); i >= 0 {
+		return u.nodes[i].grants
 	}
 	return nil
 }
@@ -529,6 +587,9 @@ func (e *Engine) offerGrants(oi, u, r int32) model.Bits {
 func (ev *evalCtx) condHolds(p *model.Permission, o obj) bool {
 	e := ev.e
 	u := &e.userList[ev.u]
+	if !u.hasCond && o.prop == nil && !e.anyResGrants(o.res) {
+		return false
+	}
 	check := func(g *grants) bool {
 		for i := range g.cond {
 			c := &g.cond[i]

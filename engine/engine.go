@@ -37,20 +37,48 @@ type Engine struct {
 	// means time.Now.
 	Now func() time.Time
 
-	users     map[string]int32
+	users     idMap
 	userList  []user
 	nodes     map[string]int32
 	nodeList  []node
 	groups    map[string]int32
 	groupList []group
-	resIdx    []map[string]int32 // by resource type index
+	resIdx    []idMap // by resource type index
 	resList   []resource
 	members   map[memberKey]string // (user, node) -> default role ("" if none)
 	custom    map[int32]map[string]*model.Role
 	bindings  []rolecall.Binding
 	offers    []rolecall.Offer
 	words     int
+
+	// Hot, compact copies of what the check path reads, so a check touches
+	// few cache lines: parents of nodes and resources, home nodes, and
+	// flags saying whether a resource has grants of its own.
+	nodeParent []int32
+	resHot     []resHot
+	// userSpan[u] locates user u's node grants in the two arenas: node ids
+	// (sorted) in spanNodes, and their unconditional permission words
+	// (words per node) in spanPlain.
+	userSpan  []span
+	spanNodes []int32
+	spanPlain []uint64
 }
+
+type span struct{ off, n uint32 }
+
+// resHot is the part of a resource the check path reads.
+type resHot struct {
+	parent int32
+	node   int32
+	flags  uint8
+}
+
+// resFlags bits.
+const (
+	resBound    = 1 << iota // a user has a binding on the resource
+	resImplicit             // its type has implicit grants
+	resOffers               // an offer names it
+)
 
 type memberKey struct{ user, node int32 }
 
@@ -62,6 +90,7 @@ type user struct {
 	resGrant map[int32]*grants
 	offers   []int32 // offers addressed to the user
 	member   []int32 // nodes the user is a member of
+	hasCond  bool    // some grant of the user is conditional (qualified or time-bound)
 	attrs    map[string]any
 }
 
@@ -152,7 +181,7 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 	}
 	e := &Engine{
 		m: m, words: m.Words,
-		users: map[string]int32{}, nodes: map[string]int32{}, groups: map[string]int32{},
+		users: newIDMap(len(d.Users)), nodes: map[string]int32{}, groups: map[string]int32{},
 		members: map[memberKey]string{}, custom: map[int32]map[string]*model.Role{},
 	}
 	var errs rolecall.Errors
@@ -206,15 +235,15 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 	}
 
 	for _, u := range d.Users {
-		if _, dup := e.users[u.ID]; dup || u.ID == "" {
+		if _, dup := e.users.get(u.ID); dup || u.ID == "" {
 			fail("user "+u.ID, "duplicate or empty user id")
 			continue
 		}
-		e.users[u.ID] = int32(len(e.userList))
+		e.users.set(u.ID, int32(len(e.userList)))
 		e.userList = append(e.userList, user{id: u.ID, attrs: u.Attrs})
 	}
 	for _, ms := range d.Memberships {
-		u, ok1 := e.users[ms.User]
+		u, ok1 := e.users.get(ms.User)
 		n, ok2 := e.nodes[ms.Scope]
 		if !ok1 || !ok2 {
 			fail("membership "+ms.User+"@"+ms.Scope, "unknown user or scope")
@@ -243,7 +272,7 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 	}
 	for _, gm := range d.GroupMembers {
 		g, ok1 := e.groups[gm.Group]
-		u, ok2 := e.users[gm.User]
+		u, ok2 := e.users.get(gm.User)
 		if !ok1 || !ok2 {
 			fail("group member "+gm.User+" of "+gm.Group, "unknown group or user")
 			continue
@@ -316,7 +345,7 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 			fail("offer "+o.ID, "resource %s is not a %s", o.Resource, kind.Resource.ID)
 			continue
 		}
-		u, ok := e.users[o.Recipient]
+		u, ok := e.users.get(o.Recipient)
 		if !ok {
 			fail("offer "+o.ID, "recipient %q is not a user", o.Recipient)
 			continue
@@ -324,13 +353,59 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 		e.resList[r].offers = append(e.resList[r].offers, int32(oi))
 		e.userList[u].offers = append(e.userList[u].offers, int32(oi))
 	}
-	for i := range e.userList {
-		slices.SortFunc(e.userList[i].nodes, func(a, b nodeGrants) int { return int(a.node - b.node) })
-	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	e.compact()
 	return e, nil
+}
+
+// compact builds the hot arrays of the check path.
+func (e *Engine) compact() {
+	w := e.words
+	total := 0
+	for i := range e.userList {
+		total += len(e.userList[i].nodes)
+	}
+	e.userSpan = make([]span, len(e.userList))
+	e.spanNodes = make([]int32, 0, total)
+	e.spanPlain = make([]uint64, 0, total*w)
+	for i := range e.userList {
+		u := &e.userList[i]
+		slices.SortFunc(u.nodes, func(a, b nodeGrants) int { return int(a.node - b.node) })
+		e.userSpan[i] = span{off: uint32(len(e.spanNodes)), n: uint32(len(u.nodes))}
+		for _, ng := range u.nodes {
+			e.spanNodes = append(e.spanNodes, ng.node)
+			e.spanPlain = append(e.spanPlain, ng.plain...)
+			if len(ng.cond) > 0 {
+				u.hasCond = true
+			}
+		}
+		for _, g := range u.resGrant {
+			if len(g.cond) > 0 {
+				u.hasCond = true
+			}
+		}
+	}
+	e.nodeParent = make([]int32, len(e.nodeList))
+	for i, n := range e.nodeList {
+		e.nodeParent[i] = n.parent
+	}
+	e.resHot = make([]resHot, len(e.resList))
+	for i := range e.resList {
+		r := &e.resList[i]
+		var f uint8
+		if r.bound {
+			f |= resBound
+		}
+		if len(r.typ.Implicit) > 0 {
+			f |= resImplicit
+		}
+		if len(r.offers) > 0 {
+			f |= resOffers
+		}
+		e.resHot[i] = resHot{parent: r.parent, node: r.node, flags: f}
+	}
 }
 
 func levelIDs(m *model.Model) string {
@@ -425,9 +500,15 @@ func (e *Engine) role(n int32, id string) *model.Role {
 
 func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
 	m := e.m
-	e.resIdx = make([]map[string]int32, len(m.Resources))
+	e.resIdx = make([]idMap, len(m.Resources))
+	count := make([]int, len(m.Resources))
+	for _, r := range d.Resources {
+		if rt, ok := m.Resource(r.Type); ok {
+			count[rt.Index]++
+		}
+	}
 	for i := range e.resIdx {
-		e.resIdx[i] = map[string]int32{}
+		e.resIdx[i] = newIDMap(count[i])
 	}
 	for _, r := range d.Resources {
 		rt, ok := m.Resource(r.Type)
@@ -435,11 +516,11 @@ func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
 			fail("resource "+r.Type+":"+r.ID, "unknown resource type %q", r.Type)
 			continue
 		}
-		if _, dup := e.resIdx[rt.Index][r.ID]; dup || r.ID == "" {
+		if _, dup := e.resIdx[rt.Index].get(r.ID); dup || r.ID == "" {
 			fail("resource "+r.Type+":"+r.ID, "duplicate or empty id")
 			continue
 		}
-		e.resIdx[rt.Index][r.ID] = int32(len(e.resList))
+		e.resIdx[rt.Index].set(r.ID, int32(len(e.resList)))
 		e.resList = append(e.resList, resource{id: r.ID, typ: rt, parent: -1, node: -1, owner: r.Owner, fields: r.Fields, attrs: r.Attrs})
 	}
 	for _, r := range d.Resources {
@@ -447,7 +528,7 @@ func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
 		if !ok {
 			continue
 		}
-		ri, ok := e.resIdx[rt.Index][r.ID]
+		ri, ok := e.resIdx[rt.Index].get(r.ID)
 		if !ok {
 			continue
 		}
@@ -516,7 +597,7 @@ func (e *Engine) resolveInputs(d *Data, fail func(string, string, ...any)) {
 		if !ok {
 			continue
 		}
-		ri, ok := e.resIdx[rt.Index][r.ID]
+		ri, ok := e.resIdx[rt.Index].get(r.ID)
 		if !ok {
 			continue
 		}
@@ -568,8 +649,7 @@ func (e *Engine) resolveRes(ref rolecall.ResourceRef) (int32, bool) {
 	if !ok {
 		return -1, false
 	}
-	r, ok := e.resIdx[rt.Index][ref.ID]
-	return r, ok
+	return e.resIdx[rt.Index].get(ref.ID)
 }
 
 // addBinding merges one binding into the grants of the users it reaches.
@@ -601,7 +681,7 @@ func (e *Engine) addBinding(bi int32) error {
 	group := int32(-1)
 	switch b.Subject.Kind {
 	case rolecall.SubjectUser:
-		u, ok := e.users[b.Subject.ID]
+		u, ok := e.users.get(b.Subject.ID)
 		if !ok {
 			return buildErr(name, "no such user")
 		}

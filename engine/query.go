@@ -10,7 +10,7 @@ import (
 // with the paths it comes through (qualifiers evaluated on the target).
 func (e *Engine) Effective(subject string, target rolecall.Target, ctx map[string]any) ([]rolecall.Effective, error) {
 	const op = "engine.Effective"
-	u, ok := e.users[subject]
+	u, ok := e.users.get(subject)
 	if !ok {
 		return nil, notFound(op, subject, "no such user")
 	}
@@ -47,10 +47,13 @@ func (e *Engine) LookupResources(subject, permission, typ, in string, ctx map[st
 		within = n
 	}
 	var out []string
-	for id, r := range e.resIdx[rt.Index] {
-		if within >= 0 && !e.isBelowOrAt(e.resList[r].node, within) {
-			continue
+	var ids []string
+	e.resIdx[rt.Index].each(func(id string, r int32) {
+		if within < 0 || e.isBelowOrAt(e.resList[r].node, within) {
+			ids = append(ids, id)
 		}
+	})
+	for _, id := range ids {
 		d, err := e.Check(Request{Subject: subject, Permission: permission, Target: rolecall.ResourceTarget(typ, id), Context: ctx})
 		if err != nil {
 			return nil, err

@@ -1,0 +1,155 @@
+package engine_test
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/internal/rbacdp"
+	"github.com/rolecall/rolecall/model"
+)
+
+// rbacdpData loads the workload into engine data.
+func rbacdpData(w *rbacdp.Workload) *engine.Data {
+	d := &engine.Data{}
+	d.Scopes, d.Users, d.Memberships, d.Groups, d.GroupMembers, d.Resources, d.Bindings = w.Data()
+	return d
+}
+
+func rbacdpModel(tb testing.TB) *model.Model {
+	m, err := model.Load("../testdata/bench/rbacdp.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+type rbacdpFixture struct {
+	w   *rbacdp.Workload
+	e   *engine.Engine
+	qs  []rbacdp.CheckQuery
+	req []engine.Request // the same queries with string ids, as a caller sends them
+}
+
+var (
+	fullOnce sync.Once
+	full     *rbacdpFixture
+)
+
+func newRBACDP(tb testing.TB, p rbacdp.Params, n int) *rbacdpFixture {
+	w := rbacdp.Generate(p)
+	e, err := engine.New(rbacdpModel(tb), rbacdpData(w))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &rbacdpFixture{w: w, e: e, qs: w.CheckQueries(n)}
+	f.req = make([]engine.Request, len(f.qs))
+	for i, q := range f.qs {
+		f.req[i] = engine.Request{
+			Subject:    rbacdp.ID("user", int(q.User)),
+			Permission: rbacdp.Perms[q.Perm],
+			Target:     rolecall.ResourceTarget("dataset", rbacdp.ID("ds", int(q.Dataset))),
+		}
+	}
+	return f
+}
+
+// fullRBACDP is the reference workload at full size, built once.
+func fullRBACDP(tb testing.TB) *rbacdpFixture {
+	fullOnce.Do(func() { full = newRBACDP(tb, rbacdp.DefaultParams(rbacdp.Seed), 200_000) })
+	if full == nil {
+		tb.Fatal("building rbac-dp failed")
+	}
+	return full
+}
+
+// smallParams is rbac-dp's shape at a size unit tests build quickly.
+func smallParams() rbacdp.Params {
+	p := rbacdp.DefaultParams(rbacdp.Seed)
+	p.Orgs, p.ProjectsPerOrg, p.UsersPerOrg, p.ResPerProject = 3, 20, 60, 5
+	return p
+}
+
+func TestRBACDPAnswersMatchTruth(t *testing.T) {
+	f := newRBACDP(t, smallParams(), 20_000)
+	for i, r := range f.req {
+		d, err := f.e.Check(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed != f.qs[i].Want {
+			t.Fatalf("check %d (%s %s %s) = %v, truth %v", i, r.Subject, r.Permission, r.Target, d.Allowed, f.qs[i].Want)
+		}
+	}
+}
+
+func TestRBACDPCheckDoesNotAllocate(t *testing.T) {
+	f := newRBACDP(t, smallParams(), 1000)
+	i := 0
+	allocs := testing.AllocsPerRun(2000, func() {
+		_, _ = f.e.Check(f.req[i%len(f.req)])
+		i++
+	})
+	if allocs != 0 {
+		t.Fatalf("Check allocates %.1f times per call; the check path must not allocate", allocs)
+	}
+}
+
+// BenchmarkCheckRBACDP runs the pre-drawn check stream of the full
+// workload with string ids; every answer is compared with the generator's
+// truth.
+func BenchmarkCheckRBACDP(b *testing.B) {
+	f := fullRBACDP(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := i % len(f.req)
+		d, err := f.e.Check(f.req[k])
+		if err != nil || d.Allowed != f.qs[k].Want {
+			b.Fatalf("check %d: %v, %v; truth %v", k, d.Allowed, err, f.qs[k].Want)
+		}
+		i++
+	}
+}
+
+// BenchmarkExplainRBACDP explains the same stream.
+func BenchmarkExplainRBACDP(b *testing.B) {
+	f := fullRBACDP(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := i % len(f.req)
+		d, err := f.e.Explain(f.req[k])
+		if err != nil || d.Allowed != f.qs[k].Want || d.Explanation == nil {
+			b.Fatalf("explain %d: %v, %v; truth %v", k, d.Allowed, err, f.qs[k].Want)
+		}
+		i++
+	}
+}
+
+// BenchmarkBuildRBACDP builds the index from the 273,100 relationships'
+// facts and reports the heap it holds.
+func BenchmarkBuildRBACDP(b *testing.B) {
+	w := rbacdp.Generate(rbacdp.DefaultParams(rbacdp.Seed))
+	m := rbacdpModel(b)
+	d := rbacdpData(w)
+	var e *engine.Engine
+	var before, after runtime.MemStats
+	for b.Loop() {
+		e = nil
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var err error
+		e, err = engine.New(m, d)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MiB")
+	runtime.KeepAlive(e)
+}
