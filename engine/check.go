@@ -460,8 +460,8 @@ func (ev *evalCtx) plainOn(o obj, acc *[maxWords]uint64) {
 	e := ev.e
 	if o.prop != nil {
 		for _, im := range o.prop.typ.Implicit {
-			if len(im.Qualifiers) == 0 && e.implicitApplies(im, ev.u, o.prop.owner, o.prop.groups) {
-				orBits(acc, im.Grants)
+			if e.implicitApplies(im, ev.u, o.prop.owner, o.prop.groups) {
+				orBits(acc, im.Set.Plain)
 			}
 		}
 	}
@@ -495,13 +495,13 @@ func (ev *evalCtx) resPlain(r int32, acc *[maxWords]uint64) {
 		}
 	}
 	for _, im := range res.typ.Implicit {
-		if len(im.Qualifiers) == 0 && e.implicitApplies(im, ev.u, res.owner, res.groups) {
-			orBits(acc, im.Grants)
+		if e.implicitApplies(im, ev.u, res.owner, res.groups) {
+			orBits(acc, im.Set.Plain)
 		}
 	}
 	for _, oi := range res.offers {
-		if k := e.offerGrants(oi, ev.u, r); k != nil {
-			orBits(acc, k)
+		if set := e.offerSet(oi, ev.u, r); set != nil {
+			orBits(acc, set.Plain)
 		}
 	}
 }
@@ -562,8 +562,10 @@ func (e *Engine) implicitApplies(im *model.Implicit, u int32, owner string, grou
 	return false
 }
 
-// offerGrants returns what offer oi gives user u on resource r, or nil.
-func (e *Engine) offerGrants(oi, u, r int32) model.Bits {
+// offerSet returns what offer oi gives user u on resource r, or nil when it
+// gives nothing: not addressed to u, not accepted, outside its time bounds,
+// or its kind's usable_when does not hold.
+func (e *Engine) offerSet(oi, u, r int32) *model.GrantSet {
 	o := &e.offers[oi]
 	if o.State != rolecall.OfferAccepted || o.Recipient != e.userList[u].id {
 		return nil
@@ -580,7 +582,7 @@ func (e *Engine) offerGrants(oi, u, r int32) model.Bits {
 			return nil
 		}
 	}
-	return kind.Grants
+	return kind.Set
 }
 
 // condHolds looks for a conditional grant of p on o whose conditions hold.
@@ -599,12 +601,20 @@ func (ev *evalCtx) condHolds(p *model.Permission, o obj) bool {
 		}
 		return false
 	}
-	implicit := func(rt *model.ResourceType, owner string, groups []int32) bool {
-		for _, im := range rt.Implicit {
-			if len(im.Qualifiers) > 0 && im.Grants.Has(p.Index) && e.implicitApplies(im, ev.u, owner, groups) {
-				if ok, _, _ := ev.qualsHold(im.Qualifiers, o); ok {
+	qualified := func(set *model.GrantSet) bool {
+		for _, q := range set.Qualified {
+			if q.Bits.Has(p.Index) {
+				if ok, _, _ := ev.qualsHold(q.Qualifiers, o); ok {
 					return true
 				}
+			}
+		}
+		return false
+	}
+	implicit := func(rt *model.ResourceType, owner string, groups []int32) bool {
+		for _, im := range rt.Implicit {
+			if len(im.Set.Qualified) > 0 && e.implicitApplies(im, ev.u, owner, groups) && qualified(im.Set) {
+				return true
 			}
 		}
 		return false
@@ -625,6 +635,11 @@ func (ev *evalCtx) condHolds(p *model.Permission, o obj) bool {
 		}
 		if implicit(res.typ, res.owner, res.groups) {
 			return true
+		}
+		for _, oi := range res.offers {
+			if set := e.offerSet(oi, ev.u, r); set != nil && qualified(set) {
+				return true
+			}
 		}
 	}
 	for n := o.node; n >= 0; n = e.nodeList[n].parent {

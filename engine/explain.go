@@ -105,28 +105,17 @@ func (ev *evalCtx) paths(p *model.Permission, o obj) (granted []rolecall.Path, f
 					continue
 				}
 			}
-			if src.set.Plain.Has(p.Index) {
-				granted = append(granted, path)
-				continue
-			}
-			for _, q := range src.set.Qualified {
-				if !q.Bits.Has(p.Index) {
-					continue
-				}
-				ok, fq, why := ev.qualsHold(q.Qualifiers, o)
-				path.Qualifiers = qualIDs(q.Qualifiers)
-				if ok {
-					granted = append(granted, path)
-				} else {
-					failed = append(failed, rolecall.FailedPath{Path: path, Qualifier: fq.ID, Reason: why})
-				}
-				break
-			}
+			g, f := ev.fromSet(src.set, p, o, path)
+			granted, failed = append(granted, g...), append(failed, f...)
 		}
+	}
+	fromSet := func(set *model.GrantSet, path rolecall.Path) {
+		g, f := ev.fromSet(set, p, o, path)
+		granted, failed = append(granted, g...), append(failed, f...)
 	}
 	implicit := func(rt *model.ResourceType, owner string, groups []int32, ro obj) {
 		for _, im := range rt.Implicit {
-			if !im.Grants.Has(p.Index) || !e.implicitApplies(im, ev.u, owner, groups) {
+			if !im.Set.Any.Has(p.Index) || !e.implicitApplies(im, ev.u, owner, groups) {
 				continue
 			}
 			rel := "owner of " + e.label(ro)
@@ -139,13 +128,7 @@ func (ev *evalCtx) paths(p *model.Permission, o obj) (granted []rolecall.Path, f
 				}
 				rel = "members of " + strings.Join(gs, ", ") + ", to which " + e.label(ro) + " is assigned"
 			}
-			path := rolecall.Path{Permission: p.ID, On: on, Via: "implicit", Relation: rel, Chain: implicitChain(e.m, im, p), Qualifiers: qualIDs(im.Qualifiers)}
-			ok, fq, why := ev.qualsHold(im.Qualifiers, o)
-			if ok {
-				granted = append(granted, path)
-			} else {
-				failed = append(failed, rolecall.FailedPath{Path: path, Qualifier: fq.ID, Reason: why})
-			}
+			fromSet(im.Set, rolecall.Path{Permission: p.ID, On: on, Via: "implicit", Relation: rel, Chain: e.chain(im.Set, p)})
 		}
 	}
 	if o.prop != nil {
@@ -168,12 +151,12 @@ func (ev *evalCtx) paths(p *model.Permission, o obj) (granted []rolecall.Path, f
 				continue
 			}
 			kind, _ := e.m.Offer(off.Kind)
-			if !kind.Grants.Has(p.Index) {
+			if !kind.Set.Any.Has(p.Index) {
 				continue
 			}
-			path := rolecall.Path{Permission: p.ID, On: on, Via: "offer", Offer: off.ID, Until: off.NotAfter}
-			if e.offerGrants(oi, ev.u, r) != nil {
-				granted = append(granted, path)
+			path := rolecall.Path{Permission: p.ID, On: on, Via: "offer", Offer: off.ID, Until: off.NotAfter, Chain: e.chain(kind.Set, p)}
+			if set := e.offerSet(oi, ev.u, r); set != nil {
+				fromSet(set, path)
 			} else {
 				why := "the offer is " + off.State
 				if off.State == rolecall.OfferAccepted {
@@ -191,6 +174,29 @@ func (ev *evalCtx) paths(p *model.Permission, o obj) (granted []rolecall.Path, f
 	return granted, failed
 }
 
+// fromSet returns the path through which a grant set gives p on o: its
+// unqualified part, or the first qualified part whose qualifiers hold; when
+// none holds, each qualified part that would have given p, with the
+// qualifier that failed.
+func (ev *evalCtx) fromSet(set *model.GrantSet, p *model.Permission, o obj, path rolecall.Path) (granted []rolecall.Path, failed []rolecall.FailedPath) {
+	if set.Plain.Has(p.Index) {
+		return []rolecall.Path{path}, nil
+	}
+	for _, q := range set.Qualified {
+		if !q.Bits.Has(p.Index) {
+			continue
+		}
+		qp := path
+		qp.Qualifiers = qualIDs(q.Qualifiers)
+		if ok, fq, why := ev.qualsHold(q.Qualifiers, o); ok {
+			return []rolecall.Path{qp}, nil
+		} else {
+			failed = append(failed, rolecall.FailedPath{Path: qp, Qualifier: fq.ID, Reason: why})
+		}
+	}
+	return nil, failed
+}
+
 func qualIDs(qs []*model.Qualifier) []string {
 	var out []string
 	for _, q := range qs {
@@ -204,16 +210,6 @@ func (e *Engine) chain(set *model.GrantSet, p *model.Permission) []string {
 	var best []string
 	for _, it := range set.Items {
 		if c := e.m.ImplicationChain(it.Perm, p); c != nil && (best == nil || len(c) < len(best)) {
-			best = c
-		}
-	}
-	return best
-}
-
-func implicitChain(m *model.Model, im *model.Implicit, p *model.Permission) []string {
-	var best []string
-	for _, q := range im.Perms {
-		if c := m.ImplicationChain(q, p); c != nil && (best == nil || len(c) < len(best)) {
 			best = c
 		}
 	}

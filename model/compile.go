@@ -679,6 +679,7 @@ func (c *compiler) implicit() {
 				}
 			}
 			im.Qualifiers = c.qualifierRefs("implicit grant of "+rt.ID, id.When)
+			im.Set = BuildGrantSet(m, permItems(im.Perms), im.Qualifiers)
 			rt.Implicit = append(rt.Implicit, im)
 		}
 	}
@@ -742,6 +743,14 @@ func (c *compiler) grantSet(what string, g grantsDoc, roleQuals []*Qualifier) (*
 		items = append(items, GrantItem{Perm: p, Qualifiers: c.qualifierRefs(what, gi.Qualifiers)})
 	}
 	return BuildGrantSet(m, items, roleQuals), all
+}
+
+func permItems(ps []*Permission) []GrantItem {
+	out := make([]GrantItem, len(ps))
+	for i, p := range ps {
+		out[i] = GrantItem{Perm: p}
+	}
+	return out
 }
 
 // BuildGrantSet closes grants under implication: each granted permission

@@ -282,6 +282,7 @@ func (c *compiler) offers() {
 		if len(od.Grants) == 0 {
 			c.at(od.Pos, "%s grants nothing; add `grants:`", what)
 		}
+		o.Set = BuildGrantSet(m, permItems(o.Perms), nil)
 		for _, u := range od.UsableWhen {
 			if p := c.cel(what+" usable_when", u); p != nil {
 				o.UsableWhen = append(o.UsableWhen, p)

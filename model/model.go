@@ -184,6 +184,9 @@ type Implicit struct {
 	Perms      []*Permission
 	Grants     Bits // closed
 	Qualifiers []*Qualifier
+	// Set is what the grant gives, closed and qualified like a role's
+	// grants (its qualifiers and each permission's intrinsic ones).
+	Set *GrantSet
 }
 
 // RoleKind says where a role comes from.
@@ -327,6 +330,7 @@ type OfferKind struct {
 	Resource    *ResourceType
 	Perms       []*Permission
 	Grants      Bits
+	Set         *GrantSet // what an accepted offer gives, closed and qualified
 	UsableWhen  []*condition.Program
 	UsableText  []string
 	Transitions []Transition

@@ -429,3 +429,25 @@ func sameSet(a, b []string) bool {
 func indent(s, pre string) string {
 	return pre + strings.ReplaceAll(s, "\n", "\n"+pre)
 }
+
+// Worlds returns the engine data each case starts from (the fixture plus
+// the case's given), by case id, for cases that need no admin act.
+func (s *Suite) Worlds() (map[string]*engine.Data, error) {
+	base := &world{}
+	base.apply(&s.doc.Fixture)
+	out := map[string]*engine.Data{}
+	for i := range s.doc.Cases {
+		c := &s.doc.Cases[i]
+		if needsAdmin(c) {
+			continue
+		}
+		w := base.clone()
+		w.apply(c.Given)
+		d, err := w.data(s.Model)
+		if err != nil {
+			return nil, s.locate(c.Pos, "case "+c.ID.V, err)
+		}
+		out[c.ID.V] = d
+	}
+	return out, nil
+}

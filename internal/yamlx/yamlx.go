@@ -220,6 +220,12 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 // DecodeSlice decodes a list into v; with keyed set, a mapping is accepted too
 // and each key fills that field of its entry.
 func (d *Decoder) DecodeSlice(n *yaml.Node, v reflect.Value, keyed string) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if IsNull(n) {
+		return
+	}
 	et := v.Type().Elem()
 	switch {
 	case n.Kind == yaml.SequenceNode:
