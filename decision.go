@@ -82,6 +82,9 @@ type RoleOption struct {
 	Role string   `json:"role"`
 	Name string   `json:"name,omitempty"`
 	At   []string `json:"at"`
+	// Qualifiers are the conditions under which the role gives the
+	// permission, if it gives it only under conditions.
+	Qualifiers []string `json:"qualifiers,omitempty"`
 }
 
 // Precondition is a state condition of an action that did not hold, with the
@@ -193,7 +196,11 @@ func (e *Explanation) String() string {
 				if o.Name != "" && o.Name != o.Role {
 					name += " (" + o.Name + ")"
 				}
-				fmt.Fprintf(&b, "      role %s would grant it, bound at %s\n", name, strings.Join(o.At, " or "))
+				cond := ""
+				if len(o.Qualifiers) > 0 {
+					cond = " where " + strings.Join(o.Qualifiers, " and ")
+				}
+				fmt.Fprintf(&b, "      role %s would grant it%s, bound at %s\n", name, cond, strings.Join(o.At, " or "))
 			}
 		}
 	}

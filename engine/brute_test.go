@@ -361,7 +361,7 @@ func (b *brute) relate(rel model.Relation, o bobj) []bobj {
 
 func (b *brute) req(user string, r *model.Req, o bobj) bool {
 	if r.If != nil {
-		if ok, err := r.If.Eval(bsub{b, user}, bview{b, o}, nil); err != nil || !ok {
+		if ok, err := r.If.Eval(bsub{b, user}, bview{b, o}, nil); err == nil && !ok {
 			return true
 		}
 	}

@@ -315,9 +315,11 @@ func (e *Engine) within(r int32, t obj) bool {
 // req evaluates a requirement node.
 func (ev *evalCtx) req(r *model.Req) bool {
 	if r.If != nil {
+		// The requirement applies where its condition holds; a condition
+		// that cannot be evaluated leaves it applying (fail closed).
 		held, err := r.If.Eval(ev.e.subjView(ev.u), ev.e.view(ev.target), ev.ctx)
-		if err != nil || !held {
-			return true // the requirement does not apply
+		if err == nil && !held {
+			return true
 		}
 	}
 	switch r.Kind {

@@ -431,16 +431,20 @@ func (e *Engine) customDeclared(d *Data, n int32, id string) bool {
 }
 
 // CompileRole compiles an organization's custom role against the model's
-// custom-role policy: every permission must exist and be grantable in
-// custom roles, every qualifier must exist.
+// custom-role policy: custom roles must be allowed, and every permission
+// must exist and be grantable in custom roles. An organization's copy of a
+// template role may also keep the template's own permissions.
 func CompileRole(m *model.Model, r rolecall.Role) (*model.Role, error) {
 	if r.ID == "" {
 		return nil, buildErr("role", "a custom role needs an id")
 	}
-	if _, clash := m.Role(r.ID); clash {
-		if br, _ := m.Role(r.ID); br.Kind == model.Builtin {
-			return nil, buildErr("role "+r.ID, "is a built-in role of the model and cannot be redefined; pick another id")
-		}
+	tmpl, isModelRole := m.Role(r.ID)
+	if isModelRole && tmpl.Kind == model.Builtin {
+		return nil, buildErr("role "+r.ID, "is a built-in role of the model and cannot be redefined; pick another id")
+	}
+	isTemplate := isModelRole && tmpl.Kind == model.Template
+	if !isTemplate && !m.CustomRoles.Allowed {
+		return nil, buildErr("role "+r.ID, "model "+m.ID+" does not allow custom roles")
 	}
 	var items []model.GrantItem
 	for _, g := range r.Grants {
@@ -448,10 +452,9 @@ func CompileRole(m *model.Model, r rolecall.Role) (*model.Role, error) {
 		if !ok {
 			return nil, buildErr("role "+r.ID, fmt.Sprintf("unknown permission %q", g.Permission))
 		}
-		if !p.Grantable || (!m.CustomRoles.Grantable.IsEmpty() && !m.CustomRoles.Grantable.Has(p.Index)) {
-			if br, ok := m.Role(r.ID); !ok || br.Kind != model.Template {
-				return nil, buildErr("role "+r.ID, fmt.Sprintf("permission %q cannot be granted by a custom role in this model", p.ID))
-			}
+		allowed := p.Grantable && (m.CustomRoles.Grantable.Has(p.Index) || (isTemplate && tmpl.Grants.Any.Has(p.Index)))
+		if !allowed {
+			return nil, buildErr("role "+r.ID, fmt.Sprintf("permission %q cannot be granted by a custom role in this model", p.ID))
 		}
 		var qs []*model.Qualifier
 		for _, qid := range g.Qualifiers {
@@ -464,8 +467,8 @@ func CompileRole(m *model.Model, r rolecall.Role) (*model.Role, error) {
 		items = append(items, model.GrantItem{Perm: p, Qualifiers: qs})
 	}
 	bindable := m.CustomRoles.BindableAt
-	if br, ok := m.Role(r.ID); ok && br.Kind == model.Template {
-		bindable = br.BindableAt
+	if isTemplate {
+		bindable = tmpl.BindableAt
 	}
 	name := r.Name
 	if name == "" {

@@ -256,6 +256,8 @@ func (e *Engine) requirement(u int32, p *model.Permission, o obj, failed []rolec
 	}
 	consider := func(r *model.Role) {
 		var at []string
+		var quals []string
+		plain := false
 		for _, s := range spots {
 			target := ""
 			lvl := -1
@@ -267,12 +269,27 @@ func (e *Engine) requirement(u int32, p *model.Permission, o obj, failed []rolec
 			default:
 				target, lvl = s.level.ID, s.level.Index
 			}
-			if bindableAt(r, target) && r.GrantsAt(lvl).Any.Has(p.Index) {
-				at = append(at, s.label)
+			set := r.GrantsAt(lvl)
+			if !bindableAt(r, target) || !set.Any.Has(p.Index) {
+				continue
+			}
+			at = append(at, s.label)
+			if set.Plain.Has(p.Index) {
+				plain = true
+			} else if quals == nil {
+				for _, q := range set.Qualified {
+					if q.Bits.Has(p.Index) {
+						quals = qualIDs(q.Qualifiers)
+						break
+					}
+				}
 			}
 		}
+		if plain {
+			quals = nil
+		}
 		if len(at) > 0 {
-			req.Roles = append(req.Roles, rolecall.RoleOption{Role: r.ID, Name: r.Name, At: at})
+			req.Roles = append(req.Roles, rolecall.RoleOption{Role: r.ID, Name: r.Name, At: at, Qualifiers: quals})
 		}
 	}
 	var shadowed map[string]*model.Role

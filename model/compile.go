@@ -63,6 +63,7 @@ func compile(d *decoder, f *fileDoc) *Model {
 	c.members()
 	c.groups()
 	c.direct()
+	c.checkOnJoin()
 	c.plans()
 	c.custom()
 	c.actions()
@@ -129,6 +130,10 @@ func (c *compiler) levels() {
 			c.at(ld.Pos, "level %q: a wildcard token is allowed only on the tenant level", l.ID)
 		}
 		for _, a := range ld.Attributes {
+			if reservedResourceFields[a.Name.V] {
+				c.at(a.Name.Pos, "level %q: attribute %q is a reserved field (id, type, owner, groups, scope, parent); rename it", l.ID, a.Name.V)
+				continue
+			}
 			if at, ok := c.attr(a); ok {
 				l.Attributes = append(l.Attributes, at)
 			}
@@ -238,7 +243,11 @@ func (c *compiler) permissions() {
 			continue
 		}
 		if prev, dup := m.perms[pd.ID.V]; dup {
-			c.at(pd.ID.Pos, "permission %q is declared twice (or is an alias of %q); keep one", pd.ID.V, prev.ID)
+			if prev.ID == pd.ID.V {
+				c.at(pd.ID.Pos, "permission %q is declared twice; keep one", pd.ID.V)
+			} else {
+				c.at(pd.ID.Pos, "permission %q is already an alias of %q; rename one of them", pd.ID.V, prev.ID)
+			}
 			continue
 		}
 		p := &Permission{ID: pd.ID.V, Name: pd.Name, Description: pd.Description, Index: len(m.Perms), Grantable: pd.Grantable == nil || *pd.Grantable}
@@ -466,6 +475,9 @@ func (c *compiler) resources() {
 			if in.Min < 0 || in.Max < 0 || (in.Max > 0 && in.Min > in.Max) {
 				c.at(in.Pos, "resource type %q: input %q has min %d and max %d; use 0 <= min <= max (max 0 = no limit)", rt.ID, in.Name.V, in.Min, in.Max)
 			}
+			if !validID(in.Name.V) || strings.ContainsAny(in.Name.V, "-.") {
+				c.at(in.Name.Pos, "resource type %q: input name %q: use letters, digits and '_' (relations read it as resource.%s)", rt.ID, in.Name.V, in.Name.V)
+			}
 			if reservedResourceFields[in.Name.V] {
 				c.at(in.Name.Pos, "resource type %q: input name %q is reserved; pick another", rt.ID, in.Name.V)
 			}
@@ -481,6 +493,9 @@ func (c *compiler) resources() {
 			}
 		}
 		for _, fc := range rd.FieldClasses {
+			if !c.checkID("field class", fc.ID) {
+				continue
+			}
 			p, ok := m.perms[fc.UnlockedBy.V]
 			if !ok {
 				c.at(fc.UnlockedBy.Pos, "resource type %q: field class %q is unlocked by unknown permission %q%s", rt.ID, fc.ID.V, fc.UnlockedBy.V, yamlx.Closest(fc.UnlockedBy.V, m.perms))
@@ -737,7 +752,7 @@ func (c *compiler) grantSet(what string, g grantsDoc, roleQuals []*Qualifier) (*
 			continue
 		}
 		if !p.Grantable {
-			c.at(gi.Perm.Pos, "%s: permission %q is not grantable (only implicit grants and offers give it); remove it", what, p.ID)
+			c.at(gi.Perm.Pos, "%s: permission %q is not grantable by name (only implicit grants, offers and implications give it); remove it", what, p.ID)
 			continue
 		}
 		items = append(items, GrantItem{Perm: p, Qualifiers: c.qualifierRefs(what, gi.Qualifiers)})
@@ -992,11 +1007,30 @@ func (c *compiler) direct() {
 	}
 }
 
+// checkOnJoin: on_join grants are direct grants, so the level must allow
+// them.
+func (c *compiler) checkOnJoin() {
+	if c.f.Members == nil {
+		return
+	}
+	for _, oj := range c.f.Members.OnJoin {
+		if l, ok := c.m.levels[oj.At.V]; ok && !c.m.Direct.Allowed(l) {
+			c.at(oj.At.Pos, "members.on_join grants permissions directly at %q, but direct_grants does not allow that level; add it to direct_grants.at", oj.At.V)
+		}
+	}
+}
+
 func (c *compiler) plans() {
+	seen := map[string]bool{}
 	for _, pd := range c.f.Plans {
 		if !c.checkID("plan", pd.ID) {
 			continue
 		}
+		if seen[pd.ID.V] {
+			c.at(pd.ID.Pos, "plan %q is declared twice; keep one", pd.ID.V)
+			continue
+		}
+		seen[pd.ID.V] = true
 		p := &Plan{ID: pd.ID.V, Name: pd.Name, Limits: pd.Limits}
 		for _, f := range pd.Features {
 			p.Features = append(p.Features, f.V)
@@ -1019,6 +1053,11 @@ func (c *compiler) custom() {
 	if cd == nil {
 		return
 	}
+	defer func() {
+		if cp.Allowed && cd.Grantable != nil && cp.Grantable.IsEmpty() {
+			c.at(cd.Grantable.Pos, "custom_roles.grantable selects no grantable permission; custom roles could grant nothing (set allowed: false instead)")
+		}
+	}()
 	cp.Allowed = cd.Allowed == nil || *cd.Allowed
 	for _, b := range cd.BindableAt {
 		if c.bindTarget("custom_roles", b) {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"github.com/rolecall/rolecall/internal/yamlx"
 	"reflect"
 	"slices"
@@ -77,7 +78,7 @@ func (c *compiler) actions() {
 		for j, w := range ad.When {
 			id := w.ID.V
 			if id == "" {
-				id = a.ID + ".when" + string(rune('1'+j))
+				id = fmt.Sprintf("%s.when%d", a.ID, j+1)
 			}
 			pc := &Precondition{ID: id, Check: w.Check.V}
 			pc.Program = c.cel(what+" precondition "+id, w.Check)
@@ -98,10 +99,15 @@ func (c *compiler) actions() {
 		m.Actions = append(m.Actions, a)
 		m.actions[a.ID] = a
 	}
-	for _, a := range m.Actions {
-		for _, al := range a.Aliases {
+	for i, a := range m.Actions {
+		for j, al := range a.Aliases {
+			p := c.f.Actions[i].Aliases[j].Pos
 			if _, dup := m.actions[al]; dup {
-				c.at(c.f.Pos, "alias %q of action %q is already an action id or alias", al, a.ID)
+				c.at(p, "alias %q of action %q is already an action id or alias; aliases must be unique", al, a.ID)
+				continue
+			}
+			if _, clash := m.perms[al]; clash {
+				c.at(p, "alias %q of action %q is a permission id; checks name either, so pick another alias", al, a.ID)
 				continue
 			}
 			m.actions[al] = a
@@ -162,6 +168,9 @@ func (c *compiler) relation(a *Action, s str) Relation {
 	}
 	parts := strings.Split(text, ".")
 	rel := Relation{Base: parts[0], Text: text}
+	if len(parts) > 1 && rel.Base == "resource" && len(a.On) == 0 {
+		c.at(s.Pos, "action %s: relation %q cannot be checked because the action has no `on:`; say which resource types or levels it applies to", a.ID, text)
+	}
 	switch rel.Base {
 	case "resource":
 	case "item":
@@ -427,6 +436,13 @@ func (c *compiler) admin() {
 		return
 	}
 	for _, a := range ad.Acts {
+		switch a.On.V {
+		case "", "target", "organization", "every_membership_of_target":
+		default:
+			if _, ok := m.levels[a.On.V]; !ok {
+				c.at(a.On.Pos, "admin act %s: on %q; use target, organization (the tenant node), every_membership_of_target or a level%s", a.ID.V, a.On.V, yamlx.Closest(a.On.V, m.levels))
+			}
+		}
 		if !slices.Contains(AdminActs, a.ID.V) {
 			c.at(a.ID.Pos, "unknown admin act %q%s; acts are %s", a.ID.V, yamlx.Suggest(a.ID.V, AdminActs), strings.Join(AdminActs, ", "))
 			continue
@@ -519,8 +535,15 @@ func (c *compiler) checkRule(rd ruleDoc, params any) {
 		if len(r.Levels) < 2 {
 			c.at(p, "admin rule exclusive_levels: list at least two levels")
 		}
-		for _, s := range r.Levels {
+		for i, s := range r.Levels {
 			level(s)
+			if slices.Contains(r.Levels[:i], s) {
+				c.at(p, "admin rule exclusive_levels: level %q is listed twice", s)
+			}
+		}
+	case *RolesOnlyRule:
+		if len(m.Direct.At) > 0 {
+			c.at(p, "admin rule roles_only contradicts direct_grants (permissions bound directly at %s); remove one of them", m.Direct.At[0].ID)
 		}
 	case *GroupsOnlyForRule:
 		level(r.WithoutBindingAt)

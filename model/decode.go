@@ -55,6 +55,8 @@ func (g *grantsDoc) DecodeNode(d *decoder, n *yaml.Node) {
 	case yamlx.IsNull(n):
 	case n.Kind == yaml.ScalarNode && n.Value == "all":
 		g.All = true
+	case n.Kind == yaml.ScalarNode:
+		g.Items = append(g.Items, grantDoc{Perm: yamlx.Str{V: n.Value, Pos: yamlx.NodePos(n)}})
 	case n.Kind == yaml.MappingNode:
 		if len(n.Content) == 2 && n.Content[0].Value == "all_except" {
 			g.All = true

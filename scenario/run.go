@@ -37,6 +37,9 @@ type Options struct {
 	Verbose bool
 	// Explain prints the explanation of every check.
 	Explain bool
+	// Narrate prints each case's title and the answer of each of its steps,
+	// so a file reads as a walk through the model.
+	Narrate bool
 }
 
 // Load reads a scenario file and its model.
@@ -214,11 +217,17 @@ func (s *Suite) runCase(base *world, c *caseDoc, opt Options, out io.Writer) (fa
 	if len(c.Steps) == 0 {
 		return nil, rolecall.Errors{s.at(c.Pos, "case %s has no steps", c.ID.V)}
 	}
+	if opt.Narrate {
+		fmt.Fprintf(out, "\n== %s %s\n", c.ID.V, c.Title)
+	}
 	for si := range c.Steps {
 		st := &c.Steps[si]
 		label := fmt.Sprintf("step %d", si+1)
 		switch {
 		case st.Set != nil:
+			if opt.Narrate {
+				fmt.Fprintf(out, "  SET: %s\n", describeSet(st.Set))
+			}
 			if st.Set.Resource.V != "" {
 				if err := w.patch(st.Set.Resource, st.Set.Attrs); err != nil {
 					problems = append(problems, s.locate(st.Pos, label, err)...)
@@ -234,10 +243,10 @@ func (s *Suite) runCase(base *world, c *caseDoc, opt Options, out io.Writer) (fa
 			f, p := s.check(e, st, label, c.ID.V, opt, out)
 			fails, problems = append(fails, f...), append(problems, p...)
 		case st.Effective != nil:
-			f, p := s.effective(e, st, label)
+			f, p := s.effective(e, st, label, opt, out)
 			fails, problems = append(fails, f...), append(problems, p...)
 		case st.Lookup != nil:
-			f, p := s.lookup(e, st, label)
+			f, p := s.lookup(e, st, label, opt, out)
 			fails, problems = append(fails, f...), append(problems, p...)
 		case st.Flags != nil:
 			flags, err := e.Flags(st.Flags.Permission.V)
@@ -313,7 +322,11 @@ func (s *Suite) check(e *engine.Engine, st *stepDoc, label, id string, opt Optio
 		got = "ALLOWED"
 	}
 	text := d.Explanation.String()
-	if opt.Explain {
+	switch {
+	case opt.Narrate:
+		fmt.Fprintf(out, "%s", indent(strings.TrimRight(text, "\n"), "  "))
+		fmt.Fprintln(out)
+	case opt.Explain:
 		fmt.Fprintf(out, "%s %s\n%s", id, label, indent(text, "  "))
 		fmt.Fprintln(out)
 	}
@@ -355,7 +368,7 @@ func (s *Suite) check(e *engine.Engine, st *stepDoc, label, id string, opt Optio
 	return fails, nil
 }
 
-func (s *Suite) effective(e *engine.Engine, st *stepDoc, label string) (fails []string, problems rolecall.Errors) {
+func (s *Suite) effective(e *engine.Engine, st *stepDoc, label string, opt Options, out io.Writer) (fails []string, problems rolecall.Errors) {
 	c := st.Effective
 	if c.Subject.V == "" {
 		return nil, rolecall.Errors{s.at(c.Pos, "effective names a subject and a target (on)")}
@@ -371,6 +384,9 @@ func (s *Suite) effective(e *engine.Engine, st *stepDoc, label string) (fails []
 	var got []string
 	for _, x := range eff {
 		got = append(got, x.Permission)
+	}
+	if opt.Narrate {
+		fmt.Fprintf(out, "  EFFECTIVE: %s on %s: %s\n", c.Subject.V, t, listOrNone(got))
 	}
 	what := fmt.Sprintf("%s: effective %s on %s", label, c.Subject.V, t)
 	if st.Expect != nil {
@@ -395,7 +411,7 @@ func (s *Suite) effective(e *engine.Engine, st *stepDoc, label string) (fails []
 	return fails, nil
 }
 
-func (s *Suite) lookup(e *engine.Engine, st *stepDoc, label string) (fails []string, problems rolecall.Errors) {
+func (s *Suite) lookup(e *engine.Engine, st *stepDoc, label string, opt Options, out io.Writer) (fails []string, problems rolecall.Errors) {
 	l := st.Lookup
 	perm := l.Action
 	if perm.V == "" {
@@ -411,6 +427,13 @@ func (s *Suite) lookup(e *engine.Engine, st *stepDoc, label string) (fails []str
 	want, err := s.list(st)
 	if err != nil {
 		return nil, rolecall.Errors{err}
+	}
+	if opt.Narrate {
+		in := ""
+		if l.In.V != "" {
+			in = " in " + l.In.V
+		}
+		fmt.Fprintf(out, "  LOOKUP: %s may %s on %s%s: %s\n", l.Subject.V, perm.V, l.Type.V, in, listOrNone(got))
 	}
 	if !slices.Equal(want, got) && !(len(want) == 0 && len(got) == 0) {
 		fails = append(fails, fmt.Sprintf("%s: lookup %s %s %s in %q: expected %v, got %v", label, l.Subject.V, perm.V, l.Type.V, l.In.V, want, got))
@@ -450,4 +473,31 @@ func (s *Suite) Worlds() (map[string]*engine.Data, error) {
 		out[c.ID.V] = d
 	}
 	return out, nil
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	return strings.Join(l, ", ")
+}
+
+func describeSet(s *setDoc) string {
+	if s.Resource.V != "" {
+		var kv []string
+		for _, k := range sortedKeys(s.Attrs) {
+			kv = append(kv, fmt.Sprintf("%s=%v", k, s.Attrs[k]))
+		}
+		return s.Resource.V + " " + strings.Join(kv, " ")
+	}
+	return "the fixture changes"
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
