@@ -7,6 +7,7 @@ import (
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/internal/rbacdp"
 	"github.com/rolecall/rolecall/model"
 )
@@ -19,7 +20,7 @@ func rbacdpData(w *rbacdp.Workload) *engine.Data {
 }
 
 func rbacdpModel(tb testing.TB) *model.Model {
-	m, err := model.Load("../testdata/bench/rbacdp.yaml")
+	m, err := modelfile.Load("../testdata/bench/rbacdp.yaml")
 	if err != nil {
 		tb.Fatal(err)
 	}

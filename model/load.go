@@ -5,8 +5,6 @@ import (
 	"embed"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -47,28 +45,6 @@ func PresetSource(name string) ([]byte, error) {
 		return nil, rolecall.E("model.PresetSource", rolecall.NotFound, name, "no such preset; presets are "+strings.Join(Presets(), ", "))
 	}
 	return data, nil
-}
-
-// Open loads a model by preset name or file path: an argument naming an
-// existing file is read from disk, otherwise it is looked up among the
-// presets.
-func Open(nameOrPath string) (*Model, error) {
-	if st, err := os.Stat(nameOrPath); err == nil && !st.IsDir() {
-		return Load(nameOrPath)
-	}
-	if strings.ContainsAny(nameOrPath, "/\\") || filepath.Ext(nameOrPath) != "" {
-		return nil, rolecall.E("model.Open", rolecall.NotFound, nameOrPath, "no such model file; give a path to a model file or a preset name ("+strings.Join(Presets(), ", ")+")")
-	}
-	return Preset(nameOrPath)
-}
-
-// Load reads and compiles a model file.
-func Load(path string) (*Model, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &rolecall.Error{Op: "model.Load", Kind: rolecall.NotFound, Name: path, Msg: "cannot read the model file", Err: err}
-	}
-	return Parse(path, data)
 }
 
 // Parse compiles a model from YAML text; name is used in error positions.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/internal/yamlx"
 	"github.com/rolecall/rolecall/model"
 	"go.yaml.in/yaml/v3"
@@ -80,7 +81,7 @@ func Parse(path string, data []byte, opt Options) (*Suite, error) {
 	default:
 		return nil, rolecall.E("scenario.Load", rolecall.Invalid, path, "the file names no model; add `preset: <name>` or `model: <path>`")
 	}
-	m, err := model.Open(src)
+	m, err := modelfile.Open(src)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +316,7 @@ func (s *Suite) check(e *engine.Engine, st *stepDoc, label, id string, opt Optio
 	}
 	d, err := e.Explain(req)
 	if err != nil {
-		return nil, s.locate(st.Check.Pos, label, err)
+		return nil, s.locate(blame(st.Check, err), label, err)
 	}
 	got := "DENIED"
 	if d.Allowed {
@@ -500,4 +501,24 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// blame returns the position in a check of the name an error is about.
+func blame(c *checkDoc, err error) yamlx.Pos {
+	var re *rolecall.Error
+	if !errors.As(err, &re) {
+		return c.Pos
+	}
+	switch re.Name {
+	case c.Subject.V:
+		return c.Subject.Pos
+	case c.Action.V, c.Permission.V:
+		if c.Action.V != "" {
+			return c.Action.Pos
+		}
+		return c.Permission.Pos
+	case c.Item.V:
+		return c.Item.Pos
+	}
+	return c.On.Pos
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/model"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +17,7 @@ func modelCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			failed := false
 			for _, a := range args {
-				m, err := model.Open(a)
+				m, err := modelfile.Open(a)
 				if err != nil {
 					failed = true
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
@@ -36,7 +37,7 @@ func modelCmd() *cobra.Command {
 		Short: "Print the catalog by category and what each role grants after closure",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := model.Open(args[0])
+			m, err := modelfile.Open(args[0])
 			if err != nil {
 				return err
 			}

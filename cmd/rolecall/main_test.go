@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestModelCheck(t *testing.T) {
+	if code, out, _ := run("model", "check", "reinfer", "labelbox", "infosum", "inbox", "../../testdata/model/example.yaml"); code != 0 || strings.Count(out, ": ok") != 5 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("model: x\nlevels:\n  - {id: org, tenant: true}\npermissions:\n  - {id: a, implies: [b]}\n"), 0o644)
+	code, _, errs := run("model", "check", bad)
+	if code != 1 || !strings.Contains(errs, "bad.yaml:5:23: permission \"a\" implies \"b\", which is not in the catalog") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errs)
+	}
+	if code, _, errs := run("model", "show", "nosuch"); code != 1 || !strings.Contains(errs, "presets are inbox, infosum, labelbox, reinfer") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errs)
+	}
+}
+
+func TestModelShow(t *testing.T) {
+	code, out, _ := run("model", "show", "reinfer")
+	if code != 0 || !strings.Contains(out, "sources_admin                Sources admin ⇒ view_sensitive_data") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/scenarios/*.yaml")
+	code, out, errs := run(append([]string{"scenarios"}, files...)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || !strings.HasSuffix(lines[len(lines)-1], " passed, 0 failed") {
+		t.Fatalf("exit %d:\n%s\n%s", code, out, errs)
+	}
+	failing := filepath.Join(t.TempDir(), "f.yaml")
+	os.WriteFile(failing, []byte(`preset: reinfer
+fixture:
+  scopes: [{id: acme, level: tenant}, {id: A, level: project, parent: acme}]
+  users: [bob]
+cases:
+  - id: F1
+    steps:
+      - check: {subject: bob, permission: view_sources, on: A}
+        expect: ALLOWED
+`), 0o644)
+	code, out, _ = run("scenarios", failing)
+	if code != 1 || !strings.HasSuffix(strings.TrimSpace(out), "0 passed, 1 failed") || !strings.Contains(out, "FAIL F1") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	code, out, errs := run("demo", "inbox", "--file", "../../testdata/scenarios/inbox.yaml", "--case", "IN-P0[12]")
+	if code != 0 || !strings.Contains(out, "== IN-P02") || !strings.Contains(out, "DENIED: olga document.upload on inbox claims") {
+		t.Fatalf("exit %d:\n%s\n%s", code, out, errs)
+	}
+}
