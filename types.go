@@ -158,11 +158,15 @@ type Grant struct {
 }
 
 // Role is a custom role defined by one organization (Org is the tenant-level
-// scope node that owns it), within the limits of the model. It may shadow a
-// template role of the model by using the same id.
+// scope node that owns it), within the limits of the model. Scope, when set,
+// is a node below the organization that owns the role instead (a workspace,
+// where the model counts custom roles per workspace); the role can be bound
+// only at or below its owner. A role may shadow a template role of the model
+// by using the same id.
 type Role struct {
 	ID          string  `json:"id"`
 	Org         string  `json:"org"`
+	Scope       string  `json:"scope,omitempty"`
 	Name        string  `json:"name,omitempty"`
 	Description string  `json:"description,omitempty"`
 	Grants      []Grant `json:"grants"`

@@ -158,11 +158,18 @@ func implies(a, c *model.Permission) bool {
 	return false
 }
 
-// role resolves a role id at a node: the organization's custom roles first.
+// role resolves a role id at a node: custom roles owned by the node or the
+// nearest node above it first.
 func (b *brute) role(node, id string) *model.Role {
-	org := b.org(node)
-	for _, r := range b.d.Roles {
-		if r.ID == id && r.Org == org {
+	for _, owner := range b.chain(bobj{node: node}) {
+		for _, r := range b.d.Roles {
+			o := r.Org
+			if r.Scope != "" {
+				o = r.Scope
+			}
+			if r.ID != id || o != owner.node {
+				continue
+			}
 			cr, err := engine.CompileRole(b.m, r)
 			if err != nil {
 				panic(err)

@@ -45,8 +45,8 @@ type Engine struct {
 	groupList []group
 	resIdx    []idMap // by resource type index
 	resList   []resource
-	members   map[memberKey]string // (user, node) -> default role ("" if none)
-	custom    map[int32]map[string]*model.Role
+	members   map[memberKey]string             // (user, node) -> default role ("" if none)
+	custom    map[int32]map[string]*model.Role // by owning node
 	bindings  []rolecall.Binding
 	offers    []rolecall.Offer
 	words     int
@@ -307,19 +307,28 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 			fail("role "+r.ID, "organization %q is not a %s", r.Org, m.Tenant.ID)
 			continue
 		}
+		owner := org
+		if r.Scope != "" {
+			n, ok := e.nodes[r.Scope]
+			if !ok || e.nodeList[n].org != org {
+				fail("role "+r.ID, "scope %q is not a node of %s", r.Scope, r.Org)
+				continue
+			}
+			owner = n
+		}
 		cr, err := CompileRole(m, r)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if e.custom[org] == nil {
-			e.custom[org] = map[string]*model.Role{}
+		if e.custom[owner] == nil {
+			e.custom[owner] = map[string]*model.Role{}
 		}
-		if _, dup := e.custom[org][r.ID]; dup {
-			fail("role "+r.ID, "declared twice in %s", r.Org)
+		if _, dup := e.custom[owner][r.ID]; dup {
+			fail("role "+r.ID, "declared twice in %s", e.nodeList[owner].id)
 			continue
 		}
-		e.custom[org][r.ID] = cr
+		e.custom[owner][r.ID] = cr
 	}
 
 	e.buildResources(d, fail)
@@ -416,15 +425,19 @@ func levelIDs(m *model.Model) string {
 	return strings.Join(ids, ", ")
 }
 
-// customDeclared reports whether data declares a custom role id in n's
-// organization (used before custom roles are compiled).
+// customDeclared reports whether data declares a custom role id owned by n
+// or a node above it (used before custom roles are compiled).
 func (e *Engine) customDeclared(d *Data, n int32, id string) bool {
-	org := e.nodeList[n].org
 	for _, r := range d.Roles {
-		if r.ID == id {
-			if o, ok := e.nodes[r.Org]; ok && o == org {
-				return true
-			}
+		if r.ID != id {
+			continue
+		}
+		owner := r.Org
+		if r.Scope != "" {
+			owner = r.Scope
+		}
+		if o, ok := e.nodes[owner]; ok && e.isBelowOrAt(n, o) {
+			return true
 		}
 	}
 	return false
@@ -487,11 +500,12 @@ func (e *Engine) isBelowOrAt(n, anc int32) bool {
 	return false
 }
 
-// role resolves a role id for a binding at node n: the organization's custom
-// roles first (they may shadow templates), then the model's roles.
+// role resolves a role id for a binding at node n: custom roles owned by n
+// or the nearest node above it first (they may shadow templates), then the
+// model's roles.
 func (e *Engine) role(n int32, id string) *model.Role {
-	if n >= 0 {
-		if cr, ok := e.custom[e.nodeList[n].org][id]; ok {
+	for x := n; x >= 0; x = e.nodeList[x].parent {
+		if cr, ok := e.custom[x][id]; ok {
 			return cr
 		}
 	}

@@ -292,9 +292,13 @@ func (e *Engine) requirement(u int32, p *model.Permission, o obj, failed []rolec
 			req.Roles = append(req.Roles, rolecall.RoleOption{Role: r.ID, Name: r.Name, At: at, Qualifiers: quals})
 		}
 	}
-	var shadowed map[string]*model.Role
-	if org >= 0 {
-		shadowed = e.custom[org]
+	shadowed := map[string]*model.Role{}
+	for n := o.node; n >= 0; n = e.nodeList[n].parent {
+		for id, r := range e.custom[n] {
+			if _, nearer := shadowed[id]; !nearer {
+				shadowed[id] = r
+			}
+		}
 	}
 	for _, r := range e.m.Roles {
 		if _, ok := shadowed[r.ID]; ok {

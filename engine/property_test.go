@@ -183,7 +183,11 @@ func genData(t *rapid.T, m *model.Model) *engine.Data {
 				}
 				gs = append(gs, g)
 			}
-			d.Roles = append(d.Roles, rolecall.Role{ID: "custom", Org: org, Grants: gs})
+			cr := rolecall.Role{ID: "custom", Org: org, Grants: gs}
+			if rapid.Bool().Draw(t, "roleInProject") {
+				cr.Scope = org + ".p0" // owned by the first project: usable there only
+			}
+			d.Roles = append(d.Roles, cr)
 		}
 		for _, u := range users {
 			if rapid.IntRange(0, 3).Draw(t, "member") > 0 {
@@ -257,7 +261,7 @@ func genData(t *rapid.T, m *model.Model) *engine.Data {
 			pr := rapid.SampledFrom(projs).Draw(t, "cp")
 			found := false
 			for _, r := range d.Roles {
-				if r.Org == projOrg[pr] {
+				if r.Org == projOrg[pr] && (r.Scope == "" || r.Scope == pr) {
 					found = true
 				}
 			}

@@ -51,6 +51,7 @@ func compile(d *decoder, f *fileDoc) *Model {
 		m.Operator = Operator{Name: f.Operator.Name, Description: f.Operator.Description}
 	}
 	c.levels()
+	c.subjects()
 	c.flags()
 	c.categories()
 	c.permissions()
@@ -161,6 +162,21 @@ func (c *compiler) levels() {
 		}
 		if !l.Tenant && l.Parent == nil {
 			c.at(c.f.Levels[i].Pos, "level %q has no parent; every level but the tenant names its parent level", l.ID)
+		}
+	}
+}
+
+func (c *compiler) subjects() {
+	if c.f.Subjects == nil {
+		return
+	}
+	for _, a := range c.f.Subjects.Attributes {
+		if a.Name.V == "id" || a.Name.V == "groups" {
+			c.at(a.Name.Pos, "subject attribute %q is a reserved field (id, groups); rename it", a.Name.V)
+			continue
+		}
+		if at, ok := c.attr(a); ok {
+			c.m.SubjectAttributes = append(c.m.SubjectAttributes, at)
 		}
 	}
 }
@@ -541,7 +557,10 @@ func (rt *ResourceType) class(id string) *FieldClass {
 // env builds the condition environment from every declared attribute.
 func (c *compiler) env() {
 	m := c.m
-	s := condition.Schema{ResourceAttrs: map[string]condition.Type{}}
+	s := condition.Schema{ResourceAttrs: map[string]condition.Type{}, SubjectAttrs: map[string]condition.Type{}}
+	for _, a := range m.SubjectAttributes {
+		s.SubjectAttrs[a.Name] = a.Type
+	}
 	owner := map[string]string{}
 	add := func(where string, a Attribute) {
 		if t, ok := s.ResourceAttrs[a.Name]; ok && t != a.Type {
@@ -916,6 +935,7 @@ func (c *compiler) levelRef(what string, s str) *Level {
 func (c *compiler) members() {
 	m := c.m
 	m.Members.OnJoin = map[int]Bits{}
+	m.Members.OnJoinConfigurable = map[int]bool{}
 	md := c.f.Members
 	if md == nil {
 		return
@@ -952,6 +972,9 @@ func (c *compiler) members() {
 			c.at(oj.Pos, "members.on_join at %q grants nothing; give grant_flagged: <flag> or grant: [permissions]", oj.At.V)
 		}
 		m.Members.OnJoin[l.Index] = b
+		if oj.Configurable {
+			m.Members.OnJoinConfigurable[l.Index] = true
+		}
 	}
 }
 

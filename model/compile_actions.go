@@ -335,7 +335,7 @@ var AdminActs = []string{
 	"create_group", "rename_group", "delete_group", "add_group_member", "remove_group_member",
 	"bind_group", "unbind_group", "assign_resource_group",
 	"create_custom_role", "update_custom_role", "delete_custom_role",
-	"add_domain", "remove_domain", "update_settings",
+	"add_domain", "remove_domain", "update_settings", "set_default_permissions",
 	"view_members", "view_bindings", "explain_other", "view_audit",
 }
 
@@ -406,6 +406,13 @@ type (
 	}
 	// RolesOnlyRule: rights are given through roles only, never directly.
 	RolesOnlyRule struct{}
+	// MaxCountRule: at most Max objects of a kind (custom_roles, groups,
+	// members, offers) per node of level Per (the tenant by default).
+	MaxCountRule struct {
+		What string `yaml:"what"`
+		Max  int    `yaml:"max"`
+		Per  string `yaml:"per"`
+	}
 )
 
 var ruleTypes = map[string]struct {
@@ -426,6 +433,7 @@ var ruleTypes = map[string]struct {
 	"wildcard_advisory":     {reflect.TypeFor[WildcardAdvisoryRule](), ""},
 	"one_role_per_node":     {reflect.TypeFor[OneRolePerNodeRule](), "Levels"},
 	"roles_only":            {reflect.TypeFor[RolesOnlyRule](), ""},
+	"max_count":             {reflect.TypeFor[MaxCountRule](), ""},
 }
 
 func (c *compiler) admin() {
@@ -572,6 +580,14 @@ func (c *compiler) checkRule(rd ruleDoc, params any) {
 		for _, s := range r.ExceptRoles {
 			role(s)
 		}
+	case *MaxCountRule:
+		if !slices.Contains([]string{"custom_roles", "groups", "members", "offers"}, r.What) {
+			c.at(p, "admin rule max_count: what %q; count custom_roles, groups, members or offers", r.What)
+		}
+		if r.Max < 0 {
+			c.at(p, "admin rule max_count: max is %d; a limit cannot be below zero", r.Max)
+		}
+		level(r.Per)
 	case *OneRolePerNodeRule:
 		for _, s := range r.Levels {
 			level(s)

@@ -20,6 +20,7 @@ var docNames = map[reflect.Type]string{
 	reflect.TypeFor[fileDoc]():        "the model",
 	reflect.TypeFor[levelDoc]():       "level",
 	reflect.TypeFor[operatorDoc]():    "operator",
+	reflect.TypeFor[subjectsDoc]():    "subjects",
 	reflect.TypeFor[flagDoc]():        "flag",
 	reflect.TypeFor[categoryDoc]():    "category",
 	reflect.TypeFor[permDoc]():        "permission",

@@ -15,18 +15,20 @@ type Model struct {
 	File        string            // where it was loaded from
 	Assumptions map[string]string // documented assumptions, by id
 
-	Levels     []*Level // top down; Levels[i].Index == i
-	Tenant     *Level   // the unit of isolation (organization, company, ...)
-	Operator   Operator
-	Flags      []*Flag
-	Categories []*Category
-	Perms      []*Permission // Perms[i].Index == i
-	Qualifiers []*Qualifier
-	Resources  []*ResourceType
-	Roles      []*Role // built-in and template roles
-	Actions    []*Action
-	Offers     []*OfferKind
-	Plans      []*Plan
+	Levels   []*Level // top down; Levels[i].Index == i
+	Tenant   *Level   // the unit of isolation (organization, company, ...)
+	Operator Operator
+	// SubjectAttributes are user attributes conditions read as subject.x.
+	SubjectAttributes []Attribute
+	Flags             []*Flag
+	Categories        []*Category
+	Perms             []*Permission // Perms[i].Index == i
+	Qualifiers        []*Qualifier
+	Resources         []*ResourceType
+	Roles             []*Role // built-in and template roles
+	Actions           []*Action
+	Offers            []*OfferKind
+	Plans             []*Plan
 
 	Members     MembersPolicy
 	Groups      GroupsPolicy
@@ -361,6 +363,9 @@ type MembersPolicy struct {
 	DefaultRoleFallback *Role
 	// OnJoin gives direct grants to a user joining a node of a level.
 	OnJoin map[int]Bits
+	// OnJoinConfigurable lists the levels whose on_join set each
+	// organization may change.
+	OnJoinConfigurable map[int]bool
 }
 
 // GroupsPolicy says how groups or teams work.

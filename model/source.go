@@ -25,6 +25,7 @@ type fileDoc struct {
 
 	Levels      []levelDoc     `yaml:"levels" keyed:"id"`
 	Operator    *operatorDoc   `yaml:"operator"`
+	Subjects    *subjectsDoc   `yaml:"subjects"`
 	Flags       []flagDoc      `yaml:"flags" keyed:"id"`
 	Categories  []categoryDoc  `yaml:"categories" keyed:"id"`
 	Permissions []permDoc      `yaml:"permissions" keyed:"id"`
@@ -59,6 +60,13 @@ type operatorDoc struct {
 	Name        string         `yaml:"name"`
 	Description string         `yaml:"description"`
 	Meta        map[string]any `yaml:"meta"`
+	Pos
+}
+
+// subjectsDoc declares attributes of users that conditions read as
+// subject.<name> (written by the platform, like resource attributes).
+type subjectsDoc struct {
+	Attributes []attrDoc `yaml:"attributes" keyed:"name"`
 	Pos
 }
 
@@ -206,9 +214,10 @@ type defaultRoleDoc struct {
 }
 
 type onJoinDoc struct {
-	At          str   `yaml:"at"`
-	Flagged     str   `yaml:"grant_flagged"` // grant directly the permissions carrying this flag
-	Permissions []str `yaml:"grant"`
+	At           str   `yaml:"at"`
+	Flagged      str   `yaml:"grant_flagged"` // grant directly the permissions carrying this flag
+	Permissions  []str `yaml:"grant"`
+	Configurable bool  `yaml:"configurable"` // each organization may change the set (admin act set_default_permissions)
 	Pos
 }
 

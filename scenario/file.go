@@ -90,6 +90,7 @@ type resourceDoc struct {
 type roleDoc struct {
 	ID          str       `yaml:"id"`
 	Org         str       `yaml:"org"`
+	Scope       str       `yaml:"scope"`
 	Name        string    `yaml:"name"`
 	Description string    `yaml:"description"`
 	Grants      grantList `yaml:"grants"`

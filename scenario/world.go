@@ -63,7 +63,7 @@ func (w *world) apply(f *fixtureDoc) {
 	w.members = upsert(w.members, f.Members, func(m memberDoc) string { return m.User.V + "@" + m.Scope.V })
 	w.groups = upsert(w.groups, f.Groups, func(g groupDoc) string { return g.ID.V })
 	w.resources = upsert(w.resources, f.Resources, func(r resourceDoc) string { return r.Type.V + ":" + r.ID.V })
-	w.roles = upsert(w.roles, f.Roles, func(r roleDoc) string { return r.Org.V + "/" + r.ID.V })
+	w.roles = upsert(w.roles, f.Roles, func(r roleDoc) string { return r.Org.V + "/" + r.Scope.V + "/" + r.ID.V })
 	w.bindings = upsert(w.bindings, f.Bindings, func(b bindingDoc) string { return b.ID.V })
 	w.offers = upsert(w.offers, f.Offers, func(o offerDoc) string { return o.ID.V })
 }
@@ -211,7 +211,7 @@ func (w *world) data(m *model.Model) (*engine.Data, error) {
 		d.Resources = append(d.Resources, res)
 	}
 	for _, r := range w.roles {
-		role := rolecall.Role{ID: r.ID.V, Org: r.Org.V, Name: r.Name, Description: r.Description}
+		role := rolecall.Role{ID: r.ID.V, Org: r.Org.V, Scope: r.Scope.V, Name: r.Name, Description: r.Description}
 		for _, g := range r.Grants.Items {
 			role.Grants = append(role.Grants, rolecall.Grant{Permission: g.Perm.V, Qualifiers: strs(g.Quals)})
 		}
