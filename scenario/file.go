@@ -240,20 +240,8 @@ type flagsDoc struct {
 // setDoc changes state: fixture entries to add or replace, or one
 // resource's attributes to patch.
 type setDoc struct {
-	Scopes    []scopeDoc     `yaml:"scopes"`
-	Users     []userDoc      `yaml:"users"`
-	Members   []memberDoc    `yaml:"members"`
-	Groups    []groupDoc     `yaml:"groups"`
-	Resources []resourceDoc  `yaml:"resources"`
-	Roles     []roleDoc      `yaml:"roles"`
-	Bindings  []bindingDoc   `yaml:"bindings"`
-	Offers    []offerDoc     `yaml:"offers"`
-	Resource  str            `yaml:"resource"`
-	Attrs     map[string]any `yaml:"attrs"`
+	Fixture  fixtureDoc     `yaml:",inline"`
+	Resource str            `yaml:"resource"`
+	Attrs    map[string]any `yaml:"attrs"`
 	yamlx.Pos
-}
-
-func (s *setDoc) fixture() *fixtureDoc {
-	return &fixtureDoc{Scopes: s.Scopes, Users: s.Users, Members: s.Members, Groups: s.Groups,
-		Resources: s.Resources, Roles: s.Roles, Bindings: s.Bindings, Offers: s.Offers, Pos: s.Pos}
 }

@@ -235,7 +235,7 @@ func (s *Suite) runCase(base *world, c *caseDoc, opt Options, out io.Writer) (fa
 					return
 				}
 			}
-			w.apply(st.Set.fixture())
+			w.apply(&st.Set.Fixture)
 			e, _, err = s.build(w, st.Pos, "case "+c.ID.V+" "+label)
 			if err != nil {
 				return nil, rolecall.Errors{err}

@@ -252,11 +252,9 @@ func (w *world) data(m *model.Model) (*engine.Data, error) {
 			}
 			bd.Scope, bd.Wildcard = orgs[0], true
 		}
-		var err1, err2 error
-		bd.NotBefore, err1 = parseTime(b.NotBefore)
-		bd.NotAfter, err2 = parseTime(b.NotAfter)
-		if err1 != nil || err2 != nil {
-			errs = append(errs, firstErr(err1, err2))
+		var err error
+		if bd.NotBefore, bd.NotAfter, err = bounds(b.NotBefore, b.NotAfter); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		d.Bindings = append(d.Bindings, bd)
@@ -268,11 +266,8 @@ func (w *world) data(m *model.Model) (*engine.Data, error) {
 			continue
 		}
 		od := rolecall.Offer{ID: o.ID.V, Kind: o.Kind.V, Resource: ref, Recipient: o.Recipient.V, State: o.State.V}
-		var err1, err2 error
-		od.NotBefore, err1 = parseTime(o.NotBefore)
-		od.NotAfter, err2 = parseTime(o.NotAfter)
-		if err1 != nil || err2 != nil {
-			errs = append(errs, firstErr(err1, err2))
+		if od.NotBefore, od.NotAfter, err = bounds(o.NotBefore, o.NotAfter); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		d.Offers = append(d.Offers, od)
@@ -283,13 +278,17 @@ func (w *world) data(m *model.Model) (*engine.Data, error) {
 	return d, nil
 }
 
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
+// bounds parses a not_before/not_after pair.
+func bounds(from, until str) (time.Time, time.Time, error) {
+	f, err := parseTime(from)
+	if err != nil {
+		return f, time.Time{}, err
 	}
-	return nil
+	u, err := parseTime(until)
+	if err == nil && !f.IsZero() && !u.IsZero() && !f.Before(u) {
+		err = posErr(until.Pos, "not_after %s is not after not_before %s", until.V, from.V)
+	}
+	return f, u, err
 }
 
 func resourceOf(r *resourceDoc, typ string) (rolecall.Resource, error) {

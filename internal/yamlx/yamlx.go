@@ -163,17 +163,26 @@ func KindName(n *yaml.Node) string {
 	return "something else"
 }
 
-// fieldsOf returns the yaml keys of a struct type and their field indexes.
-func fieldsOf(t reflect.Type) (map[string]int, []string) {
-	idx := map[string]int{}
+// fieldsOf returns the yaml keys of a struct type and the index paths of
+// their fields; a field tagged `yaml:",inline"` contributes its own fields.
+func fieldsOf(t reflect.Type) (map[string][]int, []string) {
+	idx := map[string][]int{}
 	var names []string
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("yaml")
+		if tag == ",inline" && f.Type.Kind() == reflect.Struct {
+			sub, subNames := fieldsOf(f.Type)
+			for _, n := range subNames {
+				idx[n] = append([]int{i}, sub[n]...)
+				names = append(names, n)
+			}
+			continue
+		}
 		if tag == "" || tag == "-" {
 			continue
 		}
-		idx[tag] = i
+		idx[tag] = []int{i}
 		names = append(names, tag)
 	}
 	return idx, names
@@ -205,8 +214,8 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 			continue
 		}
 		seen[k.Value] = true
-		f := t.Field(fi)
-		fv := v.Field(fi)
+		f := t.FieldByIndex(fi)
+		fv := v.FieldByIndex(fi)
 		if f.Type.Kind() == reflect.Slice && f.Tag.Get("keyed") != "" {
 			d.DecodeSlice(val, fv, f.Tag.Get("keyed"))
 			continue
@@ -248,7 +257,7 @@ func (d *Decoder) DecodeSlice(n *yaml.Node, v reflect.Value, keyed string) {
 			} else if f, ok := et.FieldByName("Pos"); ok {
 				e.FieldByIndex(f.Index).Set(reflect.ValueOf(NodePos(k)))
 			}
-			kf := e.Field(fi)
+			kf := e.FieldByIndex(fi)
 			if cur := kf.Interface().(Str); cur.V != "" && cur.V != k.Value {
 				d.Errorf(cur.Pos, "%s %q is listed under the key %q; use one name", d.docName(et), cur.V, k.Value)
 			}
