@@ -25,6 +25,9 @@ type obj struct {
 	res  int32 // existing resource, or -1
 	node int32 // the node itself, or the home node of a resource
 	prop *proposed
+	// cold marks a resource known to have no parent and no grants of its
+	// own, so the check goes straight to its home node.
+	cold bool
 }
 
 // proposed is a resource not yet created.
@@ -114,11 +117,15 @@ func (e *Engine) resolveTarget(op string, t *rolecall.Target) (obj, error) {
 		pr.inputs = ins
 		return obj{res: -1, node: home, prop: pr}, nil
 	case !t.Resource.IsZero():
-		r, ok := e.resolveRes(t.Resource)
+		rt, ok := e.m.Resource(t.Resource.Type)
 		if !ok {
 			return obj{}, notFound(op, t.Resource.String(), "no such resource")
 		}
-		return obj{res: r, node: e.resHot[r].node}, nil
+		re, ok := e.resIdx[rt.Index].get(t.Resource.ID)
+		if !ok {
+			return obj{}, notFound(op, t.Resource.String(), "no such resource")
+		}
+		return obj{res: re.idx, node: re.node, cold: !re.hot}, nil
 	case t.Scope != "":
 		n, ok := e.nodes[t.Scope]
 		if !ok {
@@ -429,8 +436,7 @@ func (ev *evalCtx) leaf(p *model.Permission, o obj) bool {
 func (ev *evalCtx) plainHas(i int, o obj) bool {
 	e := ev.e
 	word, bit := i>>6, uint64(1)<<(uint(i)&63)
-	start := o.res
-	if o.prop != nil || e.anyResGrants(start) {
+	if o.prop != nil || (!o.cold && e.anyResGrants(o.res)) {
 		var acc [maxWords]uint64
 		ev.plainOn(o, &acc)
 		return acc[word]&bit != 0
@@ -590,10 +596,10 @@ func (e *Engine) offerSet(oi, u, r int32) *model.GrantSet {
 // condHolds looks for a conditional grant of p on o whose conditions hold.
 func (ev *evalCtx) condHolds(p *model.Permission, o obj) bool {
 	e := ev.e
-	u := &e.userList[ev.u]
-	if !u.hasCond && o.prop == nil && !e.anyResGrants(o.res) {
+	if !e.userSpan[ev.u].cond && o.prop == nil && (o.cold || !e.anyResGrants(o.res)) {
 		return false
 	}
+	u := &e.userList[ev.u]
 	check := func(g *grants) bool {
 		for i := range g.cond {
 			c := &g.cond[i]

@@ -43,7 +43,7 @@ type Engine struct {
 	nodeList  []node
 	groups    map[string]int32
 	groupList []group
-	resIdx    []idMap // by resource type index
+	resIdx    []idMapOf[resEntry] // by resource type index
 	resList   []resource
 	members   map[memberKey]string             // (user, node) -> default role ("" if none)
 	custom    map[int32]map[string]*model.Role // by owning node
@@ -64,7 +64,18 @@ type Engine struct {
 	spanPlain []uint64
 }
 
-type span struct{ off, n uint32 }
+type span struct {
+	off, n uint32
+	cond   bool // some grant of the user is conditional (qualified or time-bound)
+}
+
+// resEntry is what a resource id maps to: its index, and the hot facts a
+// check reads first, so resolving a target costs one map lookup.
+type resEntry struct {
+	idx  int32
+	node int32 // home scope node
+	hot  bool  // it has a parent or grants of its own (read resHot)
+}
 
 // resHot is the part of a resource the check path reads.
 type resHot struct {
@@ -395,6 +406,7 @@ func (e *Engine) compact() {
 				u.hasCond = true
 			}
 		}
+		e.userSpan[i].cond = u.hasCond
 	}
 	e.nodeParent = make([]int32, len(e.nodeList))
 	for i, n := range e.nodeList {
@@ -414,6 +426,20 @@ func (e *Engine) compact() {
 			f |= resOffers
 		}
 		e.resHot[i] = resHot{parent: r.parent, node: r.node, flags: f}
+	}
+	for ti := range e.resIdx {
+		m := &e.resIdx[ti]
+		fix := func(re resEntry) resEntry {
+			h := e.resHot[re.idx]
+			re.node, re.hot = h.node, h.parent >= 0 || h.flags != 0
+			return re
+		}
+		for k, re := range m.short {
+			m.short[k] = fix(re)
+		}
+		for k, re := range m.long {
+			m.long[k] = fix(re)
+		}
 	}
 }
 
@@ -517,7 +543,7 @@ func (e *Engine) role(n int32, id string) *model.Role {
 
 func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
 	m := e.m
-	e.resIdx = make([]idMap, len(m.Resources))
+	e.resIdx = make([]idMapOf[resEntry], len(m.Resources))
 	count := make([]int, len(m.Resources))
 	for _, r := range d.Resources {
 		if rt, ok := m.Resource(r.Type); ok {
@@ -525,7 +551,7 @@ func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
 		}
 	}
 	for i := range e.resIdx {
-		e.resIdx[i] = newIDMap(count[i])
+		e.resIdx[i] = newIDMapOf[resEntry](count[i])
 	}
 	for _, r := range d.Resources {
 		rt, ok := m.Resource(r.Type)
@@ -537,7 +563,7 @@ func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
 			fail("resource "+r.Type+":"+r.ID, "duplicate or empty id")
 			continue
 		}
-		e.resIdx[rt.Index].set(r.ID, int32(len(e.resList)))
+		e.resIdx[rt.Index].set(r.ID, resEntry{idx: int32(len(e.resList)), node: -1})
 		e.resList = append(e.resList, resource{id: r.ID, typ: rt, parent: -1, node: -1, owner: r.Owner, fields: r.Fields, attrs: r.Attrs})
 	}
 	for _, r := range d.Resources {
@@ -545,10 +571,11 @@ func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
 		if !ok {
 			continue
 		}
-		ri, ok := e.resIdx[rt.Index].get(r.ID)
+		re, ok := e.resIdx[rt.Index].get(r.ID)
 		if !ok {
 			continue
 		}
+		ri := re.idx
 		res := &e.resList[ri]
 		name := "resource " + r.Type + ":" + r.ID
 		if rt.Parent != nil {
@@ -614,10 +641,11 @@ func (e *Engine) resolveInputs(d *Data, fail func(string, string, ...any)) {
 		if !ok {
 			continue
 		}
-		ri, ok := e.resIdx[rt.Index].get(r.ID)
+		re, ok := e.resIdx[rt.Index].get(r.ID)
 		if !ok {
 			continue
 		}
+		ri := re.idx
 		ins, err := e.inputsOf(rt, e.resList[ri].node, r.Inputs)
 		if err != "" {
 			fail("resource "+r.Type+":"+r.ID, "%s", err)
@@ -666,7 +694,8 @@ func (e *Engine) resolveRes(ref rolecall.ResourceRef) (int32, bool) {
 	if !ok {
 		return -1, false
 	}
-	return e.resIdx[rt.Index].get(ref.ID)
+	re, ok := e.resIdx[rt.Index].get(ref.ID)
+	return re.idx, ok
 }
 
 // addBinding merges one binding into the grants of the users it reaches.

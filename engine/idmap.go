@@ -5,13 +5,19 @@ package engine
 // a lookup compares keys without following a pointer to the key's bytes;
 // longer ids use an ordinary string map. On large maps this saves a cache
 // miss per lookup on the check path.
-type idMap struct {
-	short map[[16]byte]int32
-	long  map[string]int32
+type idMap = idMapOf[int32]
+
+// idMapOf is idMap with any value type, so a lookup can return what the
+// caller needs next along with the index (saving another cache miss).
+type idMapOf[V any] struct {
+	short map[[16]byte]V
+	long  map[string]V
 }
 
-func newIDMap(n int) idMap {
-	return idMap{short: make(map[[16]byte]int32, n), long: map[string]int32{}}
+func newIDMap(n int) idMap { return newIDMapOf[int32](n) }
+
+func newIDMapOf[V any](n int) idMapOf[V] {
+	return idMapOf[V]{short: make(map[[16]byte]V, n), long: map[string]V{}}
 }
 
 func shortKey(s string) (k [16]byte) {
@@ -20,7 +26,7 @@ func shortKey(s string) (k [16]byte) {
 	return k
 }
 
-func (m *idMap) get(s string) (int32, bool) {
+func (m *idMapOf[V]) get(s string) (V, bool) {
 	if len(s) < 16 {
 		v, ok := m.short[shortKey(s)]
 		return v, ok
@@ -29,7 +35,7 @@ func (m *idMap) get(s string) (int32, bool) {
 	return v, ok
 }
 
-func (m *idMap) set(s string, v int32) {
+func (m *idMapOf[V]) set(s string, v V) {
 	if len(s) < 16 {
 		m.short[shortKey(s)] = v
 		return
@@ -37,10 +43,10 @@ func (m *idMap) set(s string, v int32) {
 	m.long[s] = v
 }
 
-func (m *idMap) len() int { return len(m.short) + len(m.long) }
+func (m *idMapOf[V]) len() int { return len(m.short) + len(m.long) }
 
 // each calls f for every id.
-func (m *idMap) each(f func(id string, v int32)) {
+func (m *idMapOf[V]) each(f func(id string, v V)) {
 	for k, v := range m.short {
 		f(string(k[:k[15]]), v)
 	}

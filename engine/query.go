@@ -48,8 +48,8 @@ func (e *Engine) LookupResources(subject, permission, typ, in string, ctx map[st
 	}
 	var out []string
 	var ids []string
-	e.resIdx[rt.Index].each(func(id string, r int32) {
-		if within < 0 || e.isBelowOrAt(e.resList[r].node, within) {
+	e.resIdx[rt.Index].each(func(id string, r resEntry) {
+		if within < 0 || e.isBelowOrAt(r.node, within) {
 			ids = append(ids, id)
 		}
 	})
