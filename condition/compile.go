@@ -33,7 +33,7 @@ func (e *Env) Compile(expr string) (*Program, error) {
 	switch t := checked.OutputType(); t.Kind() {
 	case types.BoolKind, types.DynKind:
 	default:
-		return nil, &Error{Expr: expr, Line: 1, Column: 1, Msg: "condition must be boolean, got " + t.String()}
+		return nil, &Error{Expr: expr, Line: 1, Column: 1, Msg: "condition must be boolean, got " + t.String() + "; compare the value (resource.owner == subject.id, resource.step == \"rework\", resource.count > 0)"}
 	}
 	return e.program(expr, checked)
 }
@@ -80,6 +80,26 @@ func position(loc common.Location) (line, col int) {
 	return loc.Line(), loc.Column() + 1
 }
 
+var expecting = regexp.MustCompile(`^(extraneous|mismatched|missing) (input|token) ('[^']*'|<EOF>|\S+)(?: expecting .*)?$`)
+
+// simplifySyntax turns the parser's token lists into words: "extraneous
+// input '==' expecting {'[', '{', ...}" becomes "unexpected '=='; check the
+// expression around it".
+func simplifySyntax(msg string) string {
+	m := expecting.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	tok := m[3]
+	if tok == "<EOF>" || tok == "'<EOF>'" {
+		return "the expression ends too early; something is missing at its end"
+	}
+	if m[1] == "missing" {
+		return "missing " + tok + " here"
+	}
+	return "unexpected " + tok + " here"
+}
+
 var (
 	undefinedField      = regexp.MustCompile(`^undefined field '(.*)'$`)
 	undeclaredReference = regexp.MustCompile(`^undeclared reference to '([^']*)'(?: \(did you mean '([^']*)'\?\))?`)
@@ -90,7 +110,7 @@ func (e *Env) issueError(expr string, iss *cel.Issues, parsed *cel.Ast) *Error {
 	line, col := position(first.Location)
 	msg := first.Message
 	if rest, ok := strings.CutPrefix(msg, "Syntax error: "); ok {
-		msg = "syntax error: " + rest
+		msg = "syntax error: " + simplifySyntax(rest)
 	} else if m := undefinedField.FindStringSubmatch(msg); m != nil && parsed != nil {
 		msg = e.explainField(parsed, first.ExprID, m[1])
 	} else if m := undeclaredReference.FindStringSubmatch(msg); m != nil {

@@ -149,7 +149,7 @@ func TestCompileErrors(t *testing.T) {
 		line, col int
 		msg       string // the whole of Error.Msg, or a prefix ending in "..."
 	}{
-		{"resource.owner ==", 1, 18, "syntax error: mismatched input '<EOF>' expecting ..."},
+		{"resource.owner ==", 1, 18, "syntax error: the expression ends too early; something is missing at its end"},
 		{"resource.owner = subject.id", 1, 16, "syntax error: ..."},
 		{"resource.ownr == subject.id", 1, 9, `resource has no field "ownr"; ` + resourceFields},
 		{"subject.dept == 'x'", 1, 8, `subject has no field "dept"; fields: id, groups, department, level`},
@@ -158,9 +158,9 @@ func TestCompileErrors(t *testing.T) {
 		{"[resource.parent].exists(r, r.ownr == '')", 1, 30, `rolecall.Resource has no field "ownr"; ` + resourceFields},
 		{"resource.owner == subject.id ||\n  resource.stp == ''", 2, 11, `resource has no field "stp"; ...`},
 		{"'é' == resource.ownr", 1, 16, `resource has no field "ownr"; ...`},
-		{"resource.owner", 1, 1, "condition must be boolean, got string"},
-		{"1+2", 1, 1, "condition must be boolean, got int"},
-		{"resource.groups", 1, 1, "condition must be boolean, got list(string)"},
+		{"resource.owner", 1, 1, "condition must be boolean, got string; compare the value..."},
+		{"1+2", 1, 1, "condition must be boolean, got int; compare the value..."},
+		{"resource.groups", 1, 1, "condition must be boolean, got list(string); compare the value..."},
 		{"resourc.owner == ''", 1, 1, `unknown name "resourc" (did you mean "resource"?); conditions can refer to resource, subject and context`},
 		{"lookup(resource.id)", 1, 7, `unknown function "lookup"; ...`},
 		{"resource.priority == 'high'", 1, 19, "found no matching overload for '_==_' applied to '(int, string)'"},

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"github.com/rolecall/rolecall/internal/yamlx"
+	"go.yaml.in/yaml/v3"
 	"slices"
 	"sort"
 	"strings"
@@ -24,18 +25,34 @@ var reservedRoleWords = map[string]bool{"default_role": true, "all": true}
 
 type compiler struct {
 	*decoder
-	f *fileDoc
-	m *Model
+	f     *fileDoc
+	m     *Model
+	lines []string // the source, for positions inside multi-line values
+	// cur is the entry being compiled; errors about a field left out (which
+	// has no position) are reported there.
+	cur Pos
+	// the source entry each accepted object came from
+	permDoc map[*Permission]*permDoc
+	roleDoc map[*Role]*roleDoc
+	resDoc  map[*ResourceType]*resourceDoc
+	attrAt  map[string]Pos // first declaration of each attribute name
 }
 
-func (c *compiler) at(p Pos, format string, args ...any) { c.Errorf(p, format, args...) }
+func (c *compiler) at(p Pos, format string, args ...any) {
+	if p.Line == 0 {
+		p = c.cur
+	}
+	c.Errorf(p, format, args...)
+}
 
-func compile(d *decoder, f *fileDoc) *Model {
-	c := &compiler{decoder: d, f: f, m: &Model{
-		levels: map[string]*Level{}, flags: map[string]*Flag{}, categories: map[string]*Category{},
-		perms: map[string]*Permission{}, qualifiers: map[string]*Qualifier{}, resources: map[string]*ResourceType{},
-		roles: map[string]*Role{}, actions: map[string]*Action{}, offers: map[string]*OfferKind{},
-	}}
+func compile(d *decoder, f *fileDoc, lines []string) *Model {
+	c := &compiler{decoder: d, f: f, lines: lines, cur: f.Pos,
+		permDoc: map[*Permission]*permDoc{}, roleDoc: map[*Role]*roleDoc{}, resDoc: map[*ResourceType]*resourceDoc{}, attrAt: map[string]Pos{},
+		m: &Model{
+			levels: map[string]*Level{}, flags: map[string]*Flag{}, categories: map[string]*Category{},
+			perms: map[string]*Permission{}, qualifiers: map[string]*Qualifier{}, resources: map[string]*ResourceType{},
+			roles: map[string]*Role{}, actions: map[string]*Action{}, offers: map[string]*OfferKind{},
+		}}
 	m := c.m
 	m.ID, m.Name, m.Description, m.File = f.Model, f.Name, f.Description, d.File
 	m.Assumptions = f.Assumptions
@@ -104,6 +121,7 @@ func (c *compiler) levels() {
 		return
 	}
 	for _, ld := range c.f.Levels {
+		c.cur = ld.Pos
 		if !c.checkID("level", ld.ID) {
 			continue
 		}
@@ -137,6 +155,9 @@ func (c *compiler) levels() {
 			}
 			if at, ok := c.attr(a); ok {
 				l.Attributes = append(l.Attributes, at)
+				if _, seen := c.attrAt[at.Name]; !seen {
+					c.attrAt[at.Name] = a.Name.Pos
+				}
 			}
 		}
 		l.Index = len(m.Levels)
@@ -182,6 +203,7 @@ func (c *compiler) subjects() {
 }
 
 func (c *compiler) attr(a attrDoc) (Attribute, bool) {
+	c.cur = a.Pos
 	t, err := condition.ParseType(a.Type.V)
 	if err != nil {
 		c.at(a.Type.Pos, "attribute %q: %v", a.Name.V, err)
@@ -202,6 +224,7 @@ func (c *compiler) flags() {
 		m.flags[f.ID] = f
 	}
 	for _, fd := range c.f.Flags {
+		c.cur = fd.Pos
 		if !c.checkID("flag", fd.ID) {
 			continue
 		}
@@ -229,6 +252,7 @@ func (c *compiler) flagRef(s str) bool {
 func (c *compiler) categories() {
 	m := c.m
 	for _, cd := range c.f.Categories {
+		c.cur = cd.Pos
 		if !c.checkID("category", cd.ID) {
 			continue
 		}
@@ -255,12 +279,13 @@ func (c *compiler) permissions() {
 	var uncategorized *Category
 	for i := range c.f.Permissions {
 		pd := &c.f.Permissions[i]
+		c.cur = pd.Pos
 		if !c.checkID("permission", pd.ID) {
 			continue
 		}
 		if prev, dup := m.perms[pd.ID.V]; dup {
 			if prev.ID == pd.ID.V {
-				c.at(pd.ID.Pos, "permission %q is declared twice; keep one", pd.ID.V)
+				c.at(pd.ID.Pos, "permission %q is declared twice (first at line %d); keep one", pd.ID.V, c.permDoc[prev].ID.Line)
 			} else {
 				c.at(pd.ID.Pos, "permission %q is already an alias of %q; rename one of them", pd.ID.V, prev.ID)
 			}
@@ -309,11 +334,13 @@ func (c *compiler) permissions() {
 		p.Category.Perms = append(p.Category.Perms, p)
 		m.Perms = append(m.Perms, p)
 		m.perms[p.ID] = p
+		c.permDoc[p] = pd
 	}
 	for i := range c.f.Permissions {
 		pd := &c.f.Permissions[i]
+		c.cur = pd.Pos
 		p := m.perms[pd.ID.V]
-		if p == nil || p.ID != pd.ID.V {
+		if p == nil || c.permDoc[p] != pd {
 			continue
 		}
 		for _, a := range pd.Aliases {
@@ -332,8 +359,9 @@ func (c *compiler) permissions() {
 	// implies
 	for i := range c.f.Permissions {
 		pd := &c.f.Permissions[i]
+		c.cur = pd.Pos
 		p := m.perms[pd.ID.V]
-		if p == nil || p.ID != pd.ID.V {
+		if p == nil || c.permDoc[p] != pd {
 			continue
 		}
 		for _, s := range pd.Implies {
@@ -415,10 +443,8 @@ func (c *compiler) closure() {
 }
 
 func (c *compiler) permPos(p *Permission) Pos {
-	for _, pd := range c.f.Permissions {
-		if pd.ID.V == p.ID {
-			return pd.ID.Pos
-		}
+	if pd := c.permDoc[p]; pd != nil {
+		return pd.ID.Pos
 	}
 	return Pos{}
 }
@@ -440,6 +466,7 @@ func (c *compiler) resources() {
 	// first pass: ids, so parents and inputs may refer forward
 	for i := range c.f.Resources {
 		rd := &c.f.Resources[i]
+		c.cur = rd.Pos
 		if !c.checkID("resource type", rd.ID) {
 			continue
 		}
@@ -457,11 +484,13 @@ func (c *compiler) resources() {
 		}
 		m.Resources = append(m.Resources, rt)
 		m.resources[rt.ID] = rt
+		c.resDoc[rt] = rd
 	}
 	for i := range c.f.Resources {
 		rd := &c.f.Resources[i]
+		c.cur = rd.Pos
 		rt := m.resources[rd.ID.V]
-		if rt == nil || c.f.Resources[rt.Index].ID.Pos != rd.ID.Pos {
+		if rt == nil || c.resDoc[rt] != rd {
 			continue
 		}
 		switch {
@@ -483,6 +512,7 @@ func (c *compiler) resources() {
 			c.at(rd.ID.Pos, "resource type %q needs `scope: <level>` or `parent: <resource type>`", rt.ID)
 		}
 		for _, in := range rd.Inputs {
+			c.cur = in.Pos
 			t, ok := m.resources[in.Type.V]
 			if !ok {
 				c.at(in.Type.Pos, "resource type %q: input %q has unknown type %q%s", rt.ID, in.Name.V, in.Type.V, yamlx.Closest(in.Type.V, m.resources))
@@ -497,6 +527,10 @@ func (c *compiler) resources() {
 			if reservedResourceFields[in.Name.V] {
 				c.at(in.Name.Pos, "resource type %q: input name %q is reserved; pick another", rt.ID, in.Name.V)
 			}
+			if slices.ContainsFunc(rt.Inputs, func(x *Input) bool { return x.Name == in.Name.V }) {
+				c.at(in.Name.Pos, "resource type %q: input %q is declared twice; keep one", rt.ID, in.Name.V)
+				continue
+			}
 			rt.Inputs = append(rt.Inputs, &Input{Name: in.Name.V, Type: t, Min: in.Min, Max: in.Max, CrossScope: in.CrossScope})
 		}
 		for _, a := range rd.Attributes {
@@ -504,17 +538,29 @@ func (c *compiler) resources() {
 				c.at(a.Name.Pos, "resource type %q: attribute %q is a reserved field (id, type, owner, groups, scope, parent); rename it", rt.ID, a.Name.V)
 				continue
 			}
+			if slices.ContainsFunc(rt.Attributes, func(x Attribute) bool { return x.Name == a.Name.V }) {
+				c.at(a.Name.Pos, "resource type %q: attribute %q is declared twice; keep one", rt.ID, a.Name.V)
+				continue
+			}
 			if at, ok := c.attr(a); ok {
 				rt.Attributes = append(rt.Attributes, at)
+				if _, seen := c.attrAt[at.Name]; !seen {
+					c.attrAt[at.Name] = a.Name.Pos
+				}
 			}
 		}
 		for _, fc := range rd.FieldClasses {
+			c.cur = fc.Pos
 			if !c.checkID("field class", fc.ID) {
 				continue
 			}
 			p, ok := m.perms[fc.UnlockedBy.V]
 			if !ok {
 				c.at(fc.UnlockedBy.Pos, "resource type %q: field class %q is unlocked by unknown permission %q%s", rt.ID, fc.ID.V, fc.UnlockedBy.V, yamlx.Closest(fc.UnlockedBy.V, m.perms))
+				continue
+			}
+			if rt.class(fc.ID.V) != nil {
+				c.at(fc.ID.Pos, "resource type %q: field class %q is declared twice; keep one", rt.ID, fc.ID.V)
 				continue
 			}
 			rt.Classes = append(rt.Classes, &FieldClass{ID: fc.ID.V, UnlockedBy: p})
@@ -533,7 +579,7 @@ func (c *compiler) resources() {
 		t := rt
 		for t != nil && t.Level == nil && t.Parent != nil {
 			if seen[t] {
-				c.at(c.f.Resources[rt.Index].Parent.Pos, "resource type %q: parent chain loops back to %q; resources must end in a scope", rt.ID, t.ID)
+				c.at(c.resDoc[rt].Parent.Pos, "resource type %q: parent chain loops back to %q; resources must end in a scope", rt.ID, t.ID)
 				break
 			}
 			seen[t] = true
@@ -564,7 +610,7 @@ func (c *compiler) env() {
 	owner := map[string]string{}
 	add := func(where string, a Attribute) {
 		if t, ok := s.ResourceAttrs[a.Name]; ok && t != a.Type {
-			c.at(c.f.Pos, "attribute %q is a %s on %s but a %s on %s; one name must have one type across the model", a.Name, a.Type, where, t, owner[a.Name])
+			c.at(c.attrPosOn(where, a.Name), "attribute %q has type %s on %s but type %s on %s; one name has one type across the model, so rename one of them", a.Name, a.Type, where, t, owner[a.Name])
 			return
 		}
 		s.ResourceAttrs[a.Name] = a.Type
@@ -584,7 +630,7 @@ func (c *compiler) env() {
 	}
 	for _, name := range s.Ancestors {
 		if _, clash := s.ResourceAttrs[name]; clash {
-			c.at(c.f.Pos, "attribute %q has the name of a level or resource type; rename it", name)
+			c.at(c.attrAt[name], "attribute %q (on %s) has the name of a level or resource type, which conditions read as resource.%s; rename it", name, owner[name], name)
 			delete(s.ResourceAttrs, name)
 		}
 	}
@@ -594,6 +640,30 @@ func (c *compiler) env() {
 		env, _ = condition.NewEnv(condition.Schema{})
 	}
 	m.Env = env
+}
+
+// attrPosOn finds where an attribute is declared on a level or resource
+// type ("level x", "resource type y").
+func (c *compiler) attrPosOn(where, name string) Pos {
+	for _, rd := range c.f.Resources {
+		if "resource type "+rd.ID.V == where {
+			for _, a := range rd.Attributes {
+				if a.Name.V == name {
+					return a.Name.Pos
+				}
+			}
+		}
+	}
+	for _, ld := range c.f.Levels {
+		if "level "+ld.ID.V == where {
+			for _, a := range ld.Attributes {
+				if a.Name.V == name {
+					return a.Name.Pos
+				}
+			}
+		}
+	}
+	return c.f.Pos
 }
 
 // cel compiles an expression at a position, mapping errors into the file.
@@ -615,20 +685,71 @@ func (c *compiler) celErr(what string, s str, err error) {
 	p := s.Pos
 	msg := err.Error()
 	if errors.As(err, &ce) {
-		if ce.Line <= 1 {
-			p.Col += ce.Column - 1
-		} else {
-			p.Line += ce.Line - 1
-			p.Col = ce.Column
-		}
+		p = c.inValue(s, ce.Line, ce.Column)
 		msg = ce.Msg
 	}
 	c.at(p, "%s: %s (in %q)", what, msg, s.V)
 }
 
+// inValue maps a position inside a scalar's value (1-based line and
+// column, in characters) to the file, following the scalar's style: plain
+// and quoted values start at the scalar (after the quote), literal blocks
+// keep lines, folded blocks join lines with spaces.
+func (c *compiler) inValue(s str, line, col int) Pos {
+	switch {
+	case s.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
+		var content []int // source line numbers of the block's lines
+		indent := -1
+		for l := s.Line + 1; l <= len(c.lines); l++ {
+			text := c.lines[l-1]
+			trimmed := strings.TrimLeft(text, " ")
+			if trimmed == "" {
+				content = append(content, l)
+				continue
+			}
+			ind := len(text) - len(trimmed)
+			if indent < 0 {
+				indent = ind
+			}
+			if ind < indent {
+				break
+			}
+			content = append(content, l)
+		}
+		if indent < 0 || len(content) == 0 {
+			return s.Pos
+		}
+		if s.Style&yaml.LiteralStyle != 0 {
+			if line-1 < len(content) {
+				return Pos{Line: content[line-1], Col: indent + col}
+			}
+			return s.Pos
+		}
+		// folded: the value's first line is the block's lines joined by spaces
+		for _, l := range content {
+			n := len([]rune(strings.TrimSpace(c.lines[l-1])))
+			if col <= n {
+				return Pos{Line: l, Col: indent + col}
+			}
+			col -= n + 1
+		}
+		return s.Pos
+	case s.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
+		if line <= 1 {
+			return Pos{Line: s.Line, Col: s.Col + col}
+		}
+	default:
+		if line <= 1 {
+			return Pos{Line: s.Line, Col: s.Col + col - 1}
+		}
+	}
+	return Pos{Line: s.Line + line - 1, Col: col}
+}
+
 func (c *compiler) qualifiers() {
 	m := c.m
 	for _, qd := range c.f.Qualifiers {
+		c.cur = qd.Pos
 		if !c.checkID("qualifier", qd.ID) {
 			continue
 		}
@@ -666,9 +787,10 @@ func (c *compiler) qualifierRefs(what string, l []str) []*Qualifier {
 }
 
 func (c *compiler) permQualifiers() {
-	for _, pd := range c.f.Permissions {
+	for i := range c.f.Permissions {
+		pd := &c.f.Permissions[i]
 		p := c.m.perms[pd.ID.V]
-		if p == nil || p.ID != pd.ID.V {
+		if p == nil || c.permDoc[p] != pd {
 			continue
 		}
 		p.Qualifiers = c.qualifierRefs("permission "+p.ID, pd.Qualifiers)
@@ -686,12 +808,14 @@ func (c *compiler) permRef(what string, s str) *Permission {
 
 func (c *compiler) implicit() {
 	m := c.m
-	for _, rd := range c.f.Resources {
+	for i := range c.f.Resources {
+		rd := &c.f.Resources[i]
 		rt := m.resources[rd.ID.V]
-		if rt == nil {
+		if rt == nil || c.resDoc[rt] != rd {
 			continue
 		}
 		for _, id := range rd.Implicit {
+			c.cur = id.Pos
 			im := &Implicit{Relation: id.Relation.V, Grants: NewBits(len(m.Perms))}
 			switch id.Relation.V {
 			case RelOwner:
@@ -847,6 +971,7 @@ func dedupQ(qs []*Qualifier) []*Qualifier {
 func (c *compiler) roles() {
 	m := c.m
 	for _, rd := range c.f.Roles {
+		c.cur = rd.Pos
 		if !c.checkID("role", rd.ID) {
 			continue
 		}
@@ -855,7 +980,7 @@ func (c *compiler) roles() {
 			continue
 		}
 		if prev, dup := m.roles[rd.ID.V]; dup {
-			c.at(rd.ID.Pos, "role %q is declared twice (or is an alias of %q); keep one", rd.ID.V, prev.ID)
+			c.at(rd.ID.Pos, "role %q is declared twice (first at line %d); keep one", rd.ID.V, c.roleDoc[prev].ID.Line)
 			continue
 		}
 		r := &Role{ID: rd.ID.V, Name: rd.Name, Description: rd.Description, Settings: rd.Settings, AssignableBy: rd.AssignableBy.V}
@@ -906,10 +1031,13 @@ func (c *compiler) roles() {
 		}
 		m.Roles = append(m.Roles, r)
 		m.roles[r.ID] = r
+		c.roleDoc[r] = &rd
 	}
-	for _, rd := range c.f.Roles {
+	for i := range c.f.Roles {
+		rd := &c.f.Roles[i]
+		c.cur = rd.Pos
 		r := m.roles[rd.ID.V]
-		if r == nil || r.ID != rd.ID.V {
+		if r == nil || c.roleDoc[r].Pos != rd.Pos {
 			continue
 		}
 		for _, a := range rd.Aliases {
@@ -941,6 +1069,7 @@ func (c *compiler) members() {
 		return
 	}
 	if dr := md.DefaultRole; dr != nil {
+		c.cur = dr.Pos
 		m.Members.DefaultRoleAt = c.levelRef("members.default_role.at", dr.At)
 		if dr.Fallback.V != "" {
 			r, ok := m.roles[dr.Fallback.V]
@@ -951,6 +1080,7 @@ func (c *compiler) members() {
 		}
 	}
 	for _, oj := range md.OnJoin {
+		c.cur = oj.Pos
 		l := c.levelRef("members.on_join.at", oj.At)
 		if l == nil {
 			continue
@@ -1007,9 +1137,15 @@ func (c *compiler) groups() {
 		}
 	}
 	for _, b := range gd.Builtin {
-		if c.checkID("built-in group", b.ID) {
-			g.Builtin = append(g.Builtin, BuiltinGroup{ID: b.ID.V, Name: b.Name, AllMembers: b.AllMembers, Immutable: b.Immutable})
+		c.cur = b.Pos
+		if !c.checkID("built-in group", b.ID) {
+			continue
 		}
+		if slices.ContainsFunc(g.Builtin, func(x BuiltinGroup) bool { return x.ID == b.ID.V }) {
+			c.at(b.ID.Pos, "built-in group %q is declared twice; keep one", b.ID.V)
+			continue
+		}
+		g.Builtin = append(g.Builtin, BuiltinGroup{ID: b.ID.V, Name: b.Name, AllMembers: b.AllMembers, Immutable: b.Immutable})
 	}
 	for _, k := range gd.Kinds {
 		g.Kinds = append(g.Kinds, k.V)
@@ -1046,6 +1182,7 @@ func (c *compiler) checkOnJoin() {
 func (c *compiler) plans() {
 	seen := map[string]bool{}
 	for _, pd := range c.f.Plans {
+		c.cur = pd.Pos
 		if !c.checkID("plan", pd.ID) {
 			continue
 		}
@@ -1058,8 +1195,8 @@ func (c *compiler) plans() {
 		for _, f := range pd.Features {
 			p.Features = append(p.Features, f.V)
 		}
-		for k, v := range pd.Limits {
-			if v < 0 {
+		for _, k := range keys(pd.Limits) {
+			if v := pd.Limits[k]; v < 0 {
 				c.at(pd.Pos, "plan %q: limit %s is %d; limits cannot be below zero", p.ID, k, v)
 			}
 		}
@@ -1076,6 +1213,7 @@ func (c *compiler) custom() {
 	if cd == nil {
 		return
 	}
+	c.cur = cd.Pos
 	defer func() {
 		if cp.Allowed && cd.Grantable != nil && cp.Grantable.IsEmpty() {
 			c.at(cd.Grantable.Pos, "custom_roles.grantable selects no grantable permission; custom roles could grant nothing (set allowed: false instead)")

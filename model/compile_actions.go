@@ -14,6 +14,7 @@ func (c *compiler) actions() {
 	m := c.m
 	for i := range c.f.Actions {
 		ad := &c.f.Actions[i]
+		c.cur = ad.Pos
 		if !c.checkID("action", ad.ID) {
 			continue
 		}
@@ -39,10 +40,12 @@ func (c *compiler) actions() {
 				c.at(on.Pos, "%s: on %q is neither a level nor a resource type%s", what, on.V, yamlx.Closest(on.V, m.resources))
 			}
 		}
+		itemUnknown := false
 		if ad.Item.V != "" {
 			t, ok := m.resources[ad.Item.V]
 			if !ok {
 				c.at(ad.Item.Pos, "%s: item %q is not a resource type%s", what, ad.Item.V, yamlx.Closest(ad.Item.V, m.resources))
+				itemUnknown = true
 			}
 			a.Item = t
 		}
@@ -61,7 +64,7 @@ func (c *compiler) actions() {
 		case "resource":
 			a.Fields = "resource"
 		case "item":
-			if a.Item == nil {
+			if a.Item == nil && !itemUnknown {
 				c.at(ad.Fields.Pos, "%s: fields: item, but the action has no item; add `item: <type>`", what)
 			}
 			a.Fields = "item"
@@ -72,10 +75,11 @@ func (c *compiler) actions() {
 			if a.Actor != "operator" {
 				c.at(ad.Pos, "%s has no `requires:`; give the permissions it needs (or `actor: operator`)", what)
 			}
-		} else {
+		} else if !itemUnknown || !reqDocUsesItem(ad.Requires) {
 			a.Requires = c.req(a, ad.Requires)
 		}
 		for j, w := range ad.When {
+			c.cur = w.Pos
 			id := w.ID.V
 			if id == "" {
 				id = fmt.Sprintf("%s.when%d", a.ID, j+1)
@@ -115,7 +119,20 @@ func (c *compiler) actions() {
 	}
 }
 
+func reqDocUsesItem(r *reqDoc) bool {
+	if strings.HasPrefix(r.On.V, "item") {
+		return true
+	}
+	for _, k := range append(append([]*reqDoc{}, r.AllOf...), r.AnyOf...) {
+		if reqDocUsesItem(k) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *compiler) req(a *Action, rd *reqDoc) *Req {
+	c.cur = rd.Pos
 	what := "action " + a.ID
 	r := &Req{}
 	switch {
@@ -197,7 +214,7 @@ func (c *compiler) relation(a *Action, s str) Relation {
 		for _, step := range rel.Steps {
 			next, ok := c.step(cur, step)
 			if !ok {
-				c.at(s.Pos, "action %s: in relation %q, %s has no %q%s; use parent, an input relation or an ancestor type or level", a.ID, text, cur, step, c.stepHint(cur))
+				c.at(s.Pos, "action %s: in relation %q, %s has no %q%s; use parent, an input relation or an ancestor type or level%s", a.ID, text, cur, step, yamlx.Suggest(step, c.steps(cur)), c.stepHint(cur))
 				break
 			}
 			cur = next
@@ -250,6 +267,27 @@ func (c *compiler) step(cur, step string) (string, bool) {
 	return "", false
 }
 
+// steps lists the relation steps valid from a type or level.
+func (c *compiler) steps(cur string) []string {
+	out := []string{"parent"}
+	if rt, ok := c.m.resources[cur]; ok {
+		for _, in := range rt.Inputs {
+			out = append(out, in.Name)
+		}
+		for p := rt.Parent; p != nil; p = p.Parent {
+			out = append(out, p.ID)
+		}
+		for l := rt.Level; l != nil; l = l.Parent {
+			out = append(out, l.ID)
+		}
+	} else if l, ok := c.m.levels[cur]; ok {
+		for p := l.Parent; p != nil; p = p.Parent {
+			out = append(out, p.ID)
+		}
+	}
+	return out
+}
+
 func (c *compiler) stepHint(cur string) string {
 	rt, ok := c.m.resources[cur]
 	if !ok || len(rt.Inputs) == 0 {
@@ -265,6 +303,7 @@ func (c *compiler) stepHint(cur string) string {
 func (c *compiler) offers() {
 	m := c.m
 	for _, od := range c.f.Offers {
+		c.cur = od.Pos
 		if !c.checkID("offer", od.ID) {
 			continue
 		}
@@ -300,6 +339,7 @@ func (c *compiler) offers() {
 		}
 		states := []string{"none", "pending", "accepted", "rejected", "revoked", "surrendered"}
 		for _, td := range od.Transitions {
+			c.cur = td.Pos
 			t := Transition{Act: td.Act.V, To: td.To.V, By: td.By.V}
 			for _, f := range td.From {
 				if !slices.Contains(states, f.V) {
@@ -444,6 +484,11 @@ func (c *compiler) admin() {
 		return
 	}
 	for _, a := range ad.Acts {
+		c.cur = a.Pos
+		if _, dup := m.Admin.acts[a.ID.V]; dup {
+			c.at(a.ID.Pos, "admin act %s is configured twice; keep one", a.ID.V)
+			continue
+		}
 		switch a.On.V {
 		case "", "target", "organization", "every_membership_of_target":
 		default:
@@ -477,6 +522,7 @@ func (c *compiler) admin() {
 		m.Admin.acts[act.ID] = act
 	}
 	for _, rd := range ad.Rules {
+		c.cur = rd.Pos
 		spec, ok := ruleTypes[rd.Name.V]
 		if !ok {
 			c.at(rd.Name.Pos, "unknown admin rule %q%s; rules are %s", rd.Name.V, yamlx.Suggest(rd.Name.V, keys(ruleTypes)), strings.Join(keys(ruleTypes), ", "))

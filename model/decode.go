@@ -16,6 +16,12 @@ type decoder = yamlx.Decoder
 func newDecoder(file string) *decoder { return &yamlx.Decoder{File: file, Names: docNames} }
 
 // friendly names of the source structs, for messages.
+func init() {
+	for name, rt := range ruleTypes {
+		docNames[rt.t] = "the parameters of admin rule " + name
+	}
+}
+
 var docNames = map[reflect.Type]string{
 	reflect.TypeFor[fileDoc]():        "the model",
 	reflect.TypeFor[levelDoc]():       "level",
@@ -50,6 +56,7 @@ var docNames = map[reflect.Type]string{
 
 // DecodeNode reads a grants list.
 func (g *grantsDoc) DecodeNode(d *decoder, n *yaml.Node) {
+	n = deref(n)
 	g.Set = true
 	g.Pos = yamlx.NodePos(n)
 	switch {
@@ -67,6 +74,7 @@ func (g *grantsDoc) DecodeNode(d *decoder, n *yaml.Node) {
 		d.Errorf(yamlx.NodePos(n), "grants: expected `all`, `{all_except: [...]}` or a list of permissions")
 	case n.Kind == yaml.SequenceNode:
 		for _, item := range n.Content {
+			item = deref(item)
 			switch item.Kind {
 			case yaml.ScalarNode:
 				g.Items = append(g.Items, grantDoc{Perm: yamlx.Str{V: item.Value, Pos: yamlx.NodePos(item)}})
@@ -90,6 +98,7 @@ func (g *grantsDoc) DecodeNode(d *decoder, n *yaml.Node) {
 // mapping {permission: relation}, {permission: p, on: relation}, {all_of:
 // [...]}, {any_of: [...]}, or {if: expr, all_of|any_of: [...]}.
 func (r *reqDoc) DecodeNode(d *decoder, n *yaml.Node) {
+	n = deref(n)
 	r.Pos = yamlx.NodePos(n)
 	switch n.Kind {
 	case yaml.ScalarNode:
@@ -160,7 +169,16 @@ func (r *reqDoc) DecodeNode(d *decoder, n *yaml.Node) {
 	}
 }
 
+// deref follows a YAML alias (*name) to the node it names.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
 func reqList(d *decoder, n *yaml.Node) []*reqDoc {
+	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
 		d.Errorf(yamlx.NodePos(n), "expected a list of requirements, found %s", yamlx.KindName(n))
 		return []*reqDoc{}
@@ -176,6 +194,7 @@ func reqList(d *decoder, n *yaml.Node) []*reqDoc {
 
 // DecodeNode reads an admin rule.
 func (r *ruleDoc) DecodeNode(d *decoder, n *yaml.Node) {
+	n = deref(n)
 	r.Pos = yamlx.NodePos(n)
 	switch {
 	case n.Kind == yaml.ScalarNode:

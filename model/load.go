@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"errors"
+	"github.com/rolecall/rolecall/internal/yamlx"
 	"io"
 	"reflect"
 	"sort"
@@ -66,16 +67,26 @@ func Parse(name string, data []byte) (m *Model, err error) {
 		}
 		return nil, rolecall.Errors{yamlError(name, err)}
 	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, rolecall.Errors{&Error{File: name, Line: extra.Line, Col: extra.Column, Msg: "the file holds several YAML documents (---); a model file holds one"}}
+	}
 	var f fileDoc
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
 	}
+	if doc.Kind != yaml.MappingNode {
+		if yamlx.IsNull(doc) || doc.Kind == yaml.DocumentNode {
+			return nil, rolecall.Errors{&Error{File: name, Line: 1, Col: 1, Msg: "the model file is empty; start with `model: <id>` and `levels:`"}}
+		}
+		return nil, rolecall.Errors{&Error{File: name, Line: doc.Line, Col: doc.Column, Msg: "a model file is a mapping of keys (model:, levels:, permissions:, ...), not " + yamlx.KindName(doc)}}
+	}
 	d.Decode(doc, reflect.ValueOf(&f).Elem())
 	if len(d.Errs) > 0 {
 		return nil, toErrors(d.Errs)
 	}
-	m = compile(d, &f)
+	m = compile(d, &f, strings.Split(string(data), "\n"))
 	if len(d.Errs) > 0 {
 		return nil, toErrors(d.Errs)
 	}
@@ -122,6 +133,9 @@ func yamlError(file string, err error) *Error {
 			line = n
 			msg = strings.TrimPrefix(rest[i:], ": ")
 		}
+	}
+	if line == 0 {
+		line = 1
 	}
 	return &Error{File: file, Line: line, Col: 1, Msg: "YAML syntax: " + msg}
 }

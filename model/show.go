@@ -62,7 +62,12 @@ func (m *Model) Show(w io.Writer) {
 		fmt.Fprintf(w, "\nroles (after closure):\n")
 		for _, r := range m.Roles {
 			fmt.Fprintf(w, "  %s (%s, %s) bindable at %s\n", r.ID, r.Name, r.Kind, strings.Join(r.BindableAt, ", "))
-			m.showGrants(w, "    ", r.Grants)
+			switch {
+			case r.All:
+				fmt.Fprintf(w, "    all permissions, including ones added later\n")
+			case len(r.Grants.Items) > 0 || len(r.ByLevel) == 0:
+				m.showGrants(w, "    ", r.Grants)
+			}
 			lv := make([]int, 0, len(r.ByLevel))
 			for i := range r.ByLevel {
 				lv = append(lv, i)

@@ -20,10 +20,13 @@ import (
 // Pos is a position in a YAML file (1-based).
 type Pos struct{ Line, Col int }
 
-// Str is a scalar with its position.
+// Str is a scalar with its position and the style it was written in
+// (plain, quoted, literal or folded block), so positions inside the value
+// can be mapped back to the file.
 type Str struct {
 	V string
 	Pos
+	Style yaml.Style
 }
 
 // List is one string or a list of strings.
@@ -58,6 +61,16 @@ func (e *Error) Error() string {
 // Errorf records an error at p.
 func (d *Decoder) Errorf(p Pos, format string, args ...any) {
 	d.Errs = append(d.Errs, &Error{File: d.File, Line: p.Line, Col: p.Col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// setPos records n's position in a struct that embeds Pos.
+func setPos(v reflect.Value, n *yaml.Node) {
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	if f, ok := v.Type().FieldByName("Pos"); ok && f.Type == posType {
+		v.FieldByIndex(f.Index).Set(reflect.ValueOf(NodePos(n)))
+	}
 }
 
 // NodePos returns the position of a node.
@@ -110,7 +123,7 @@ func (d *Decoder) Decode(n *yaml.Node, v reflect.Value) {
 			d.Errorf(NodePos(n), "expected a single value, found %s", KindName(n))
 			return
 		}
-		v.Set(reflect.ValueOf(Str{V: n.Value, Pos: NodePos(n)}))
+		v.Set(reflect.ValueOf(Str{V: n.Value, Pos: NodePos(n), Style: n.Style}))
 		return
 	}
 	switch v.Kind() {
@@ -241,6 +254,9 @@ func (d *Decoder) DecodeSlice(n *yaml.Node, v reflect.Value, keyed string) {
 		for _, item := range n.Content {
 			e := reflect.New(et).Elem()
 			d.Decode(item, e)
+			if IsNull(item) {
+				setPos(e, item) // an empty entry is still somewhere
+			}
 			v.Set(reflect.Append(v, e))
 		}
 	case n.Kind == yaml.MappingNode && keyed != "":
@@ -254,8 +270,8 @@ func (d *Decoder) DecodeSlice(n *yaml.Node, v reflect.Value, keyed string) {
 			e := reflect.New(et).Elem()
 			if !IsNull(val) {
 				d.Decode(val, e)
-			} else if f, ok := et.FieldByName("Pos"); ok {
-				e.FieldByIndex(f.Index).Set(reflect.ValueOf(NodePos(k)))
+			} else {
+				setPos(e, k)
 			}
 			kf := e.FieldByIndex(fi)
 			if cur := kf.Interface().(Str); cur.V != "" && cur.V != k.Value {
@@ -265,7 +281,7 @@ func (d *Decoder) DecodeSlice(n *yaml.Node, v reflect.Value, keyed string) {
 			v.Set(reflect.Append(v, e))
 		}
 	case n.Kind == yaml.ScalarNode && et == strType:
-		v.Set(reflect.Append(v, reflect.ValueOf(Str{V: n.Value, Pos: NodePos(n)})))
+		v.Set(reflect.Append(v, reflect.ValueOf(Str{V: n.Value, Pos: NodePos(n), Style: n.Style})))
 	default:
 		d.Errorf(NodePos(n), "expected a list, found %s", KindName(n))
 	}
@@ -293,6 +309,9 @@ func (d *Decoder) decodeMap(n *yaml.Node, v reflect.Value) {
 
 // Suggest returns `; did you mean "x"?` for the closest name within two edits.
 func Suggest(got string, names []string) string {
+	if got == "" {
+		return ""
+	}
 	best, bestD := "", 3
 	for _, n := range names {
 		if dd := editDistance(got, n); dd < bestD {
