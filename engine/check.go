@@ -385,8 +385,7 @@ func (ev *evalCtx) req(r *model.Req) bool {
 				}
 			}
 			if ok {
-				ev.tr.needs = ev.tr.needs[:start]
-				ev.tr.dropGranted(r)
+				ev.tr.needs = ev.tr.needs[:start] // another branch was met
 			} else if ev.tr.anyDepth == 1 {
 				ev.tr.mergeNeeds(start)
 			}

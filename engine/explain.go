@@ -14,10 +14,8 @@ type tracer struct {
 	needs    []rolecall.Need
 	failed   []rolecall.Precondition
 	withheld []rolecall.Withheld
-	anyDepth int
+	anyDepth int // nesting of any_of nodes being traced
 }
-
-func (tr *tracer) dropGranted(*model.Req) {}
 
 // mergeNeeds folds the needs added since start into one need whose
 // alternatives are all of theirs (an any_of that failed).

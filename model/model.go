@@ -201,6 +201,7 @@ const (
 	Custom                   // defined by an organization
 )
 
+// String names the kind: builtin, template or custom.
 func (k RoleKind) String() string {
 	switch k {
 	case Template:

@@ -69,6 +69,7 @@ type Params struct {
 	ProjectsPerGroup int
 }
 
+// DefaultParams returns the sizes of the reference workload rbac-dp.
 func DefaultParams(seed uint64) Params {
 	return Params{
 		Seed: seed, Orgs: 10, ProjectsPerOrg: 100, UsersPerOrg: 1000, GroupsPerOrg: 20,
@@ -83,11 +84,13 @@ type Rel struct {
 	SubType, SubID, SubRel   string
 }
 
+// Binding is one role of a user on a project.
 type Binding struct {
 	Project int
 	Role    int
 }
 
+// Workload is the drawn data and its ground truth.
 type Workload struct {
 	P Params
 
@@ -103,6 +106,7 @@ type Workload struct {
 	mask [][]uint16
 }
 
+// ID formats an entity id: prefix_i.
 func ID(prefix string, i int) string { return fmt.Sprintf("%s_%d", prefix, i) }
 
 // sampleDistinct returns k distinct values of [0, n) (partial Fisher-Yates with r.IntN).
@@ -203,7 +207,9 @@ func (w *Workload) computeTruth() {
 	}
 }
 
+// OrgOfUser returns the organization of user u.
 func (w *Workload) OrgOfUser(u int) int        { return u / w.P.UsersPerOrg }
+// ProjectOfDataset returns the project of dataset d.
 func (w *Workload) ProjectOfDataset(d int) int { return d / w.P.ResPerProject }
 
 // Allowed is the ground truth for check(user, perm, dataset).
