@@ -208,7 +208,8 @@ func (w *Workload) computeTruth() {
 }
 
 // OrgOfUser returns the organization of user u.
-func (w *Workload) OrgOfUser(u int) int        { return u / w.P.UsersPerOrg }
+func (w *Workload) OrgOfUser(u int) int { return u / w.P.UsersPerOrg }
+
 // ProjectOfDataset returns the project of dataset d.
 func (w *Workload) ProjectOfDataset(d int) int { return d / w.P.ResPerProject }
 
