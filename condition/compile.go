@@ -13,12 +13,34 @@ import (
 
 // Program is a compiled condition. It is safe for concurrent use.
 type Program struct {
-	expr string
-	prg  cel.Program
+	expr   string
+	prg    cel.Program
+	fields []string
+	values []*Template // one per field, rendering its value
 }
 
 // Expr returns the condition as the model writes it.
 func (p *Program) Expr() string { return p.expr }
+
+// Fields lists the fields the condition reads (resource.owner,
+// subject.id, resource.data_row.step, context.channel), in the order they
+// first appear, so an explanation can show their values.
+func (p *Program) Fields() []string { return p.fields }
+
+// Values renders the value of each field the condition reads, as
+// "resource.owner = dan, subject.id = cleo", for explaining why it did not
+// hold.
+func (p *Program) Values(sub Subject, obj Object, ctx map[string]any) string {
+	parts := make([]string, 0, len(p.fields))
+	for i, f := range p.fields {
+		v := p.values[i].Render(sub, obj, ctx)
+		if v == "" {
+			v = `""`
+		}
+		parts = append(parts, f+" = "+v)
+	}
+	return strings.Join(parts, ", ")
+}
 
 // Compile type-checks the condition expr and prepares it for evaluation. It
 // returns an *Error locating the mistake when expr is not valid CEL, refers to
@@ -35,7 +57,19 @@ func (e *Env) Compile(expr string) (*Program, error) {
 	default:
 		return nil, &Error{Expr: expr, Line: 1, Column: 1, Msg: "condition must be boolean, got " + t.String() + "; compare the value (resource.owner == subject.id, resource.step == \"rework\", resource.count > 0)"}
 	}
-	return e.program(expr, checked)
+	prog, err := e.program(expr, checked)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range readFields(checked) {
+		t, err := e.CompileTemplate("{" + f + "}")
+		if err != nil {
+			continue // not renderable on its own; leave it out
+		}
+		prog.fields = append(prog.fields, f)
+		prog.values = append(prog.values, t)
+	}
+	return prog, nil
 }
 
 func (e *Env) program(expr string, checked *cel.Ast) (*Program, error) {
@@ -47,6 +81,37 @@ func (e *Env) program(expr string, checked *cel.Ast) (*Program, error) {
 		return nil, &Error{Expr: expr, Line: 1, Column: 1, Msg: err.Error()}
 	}
 	return &Program{expr: expr, prg: prg}, nil
+}
+
+// readFields lists the longest field paths an expression reads from
+// resource, subject and context, in the order they first appear.
+func readFields(checked *cel.Ast) []string {
+	native := checked.NativeRep()
+	var out []string
+	seen := map[string]bool{}
+	inner := map[int64]bool{} // selects that are operands of longer ones
+	sels := ast.MatchDescendants(ast.NavigateAST(native), ast.KindMatcher(ast.SelectKind))
+	for _, n := range sels {
+		if op := n.AsSelect().Operand(); op.Kind() == ast.SelectKind {
+			inner[op.ID()] = true
+		}
+	}
+	for _, n := range sels {
+		if inner[n.ID()] || n.AsSelect().IsTestOnly() {
+			continue
+		}
+		p := dottedPath(n)
+		if p == "" || seen[p] {
+			continue
+		}
+		root, _, _ := strings.Cut(p, ".")
+		if root != "resource" && root != "subject" && root != "context" {
+			continue
+		}
+		seen[p] = true
+		out = append(out, p)
+	}
+	return out
 }
 
 // check parses and type-checks expr, translating CEL's complaints into an

@@ -394,3 +394,20 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+func TestFieldsAndValues(t *testing.T) {
+	env := testEnv(t)
+	p, err := env.Compile(`resource.owner == subject.id || resource.data_row.step in ["rework"] || resource.owner == "x"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"resource.owner", "subject.id", "resource.data_row.step"}
+	if got := p.Fields(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("Fields() = %v, want %v", got, want)
+	}
+	obj := &fakeObject{owner: "dan", parent: &fakeObject{typ: "data_row", attrs: map[string]any{"step": "review"}}}
+	got := p.Values(&fakeSubject{id: "cleo"}, obj, nil)
+	if want := `resource.owner = dan, subject.id = cleo, resource.data_row.step = review`; got != want {
+		t.Fatalf("Values() = %q, want %q", got, want)
+	}
+}

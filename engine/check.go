@@ -688,12 +688,20 @@ func (ev *evalCtx) qualsHold(qs []*model.Qualifier, o obj) (bool, *model.Qualifi
 		if q.Program == nil {
 			return false, q, "the condition did not compile"
 		}
-		ok, err := q.Program.Eval(ev.e.subjView(ev.u), ev.e.view(o), ev.ctx)
+		sub, obj := ev.e.subjView(ev.u), ev.e.view(o)
+		ok, err := q.Program.Eval(sub, obj, ev.ctx)
 		if err != nil {
 			return false, q, err.Error()
 		}
 		if !ok {
-			return false, q, q.When + " is false"
+			if ev.tr == nil {
+				return false, q, ""
+			}
+			why := q.When + " is false"
+			if vals := q.Program.Values(sub, obj, ev.ctx); vals != "" {
+				why += " (" + vals + ")"
+			}
+			return false, q, why
 		}
 	}
 	return true, nil, ""
