@@ -337,6 +337,29 @@ func permIDs(ps []*model.Permission) []string {
 	return out
 }
 
+// descendants lists every object of type or level typ strictly below x.
+func (b *brute) descendants(x bobj, typ string) []bobj {
+	var out []bobj
+	for _, s := range b.d.Scopes {
+		if s.Level == typ && s.ID != x.node && x.res == nil && b.below(s.ID, x.node) {
+			out = append(out, bobj{node: s.ID})
+		}
+	}
+	for i := range b.d.Resources {
+		r := &b.d.Resources[i]
+		if r.Type != typ {
+			continue
+		}
+		for _, a := range b.chain(bobj{res: r})[1:] {
+			if same(a, x) {
+				out = append(out, bobj{res: r})
+				break
+			}
+		}
+	}
+	return out
+}
+
 // relate resolves a relation path naively.
 func (b *brute) relate(rel model.Relation, o bobj) []bobj {
 	cur := []bobj{o}
@@ -344,6 +367,8 @@ func (b *brute) relate(rel model.Relation, o bobj) []bobj {
 		var next []bobj
 		for _, x := range cur {
 			switch {
+			case b.m.Below(step, bview{b, x}.Type()):
+				next = append(next, b.descendants(x, step)...)
 			case step == "parent":
 				if p, ok := b.parent(x); ok {
 					next = append(next, p)
@@ -374,7 +399,16 @@ func (b *brute) req(user string, r *model.Req, o bobj) bool {
 	}
 	switch r.Kind {
 	case model.ReqPerm:
-		for _, x := range b.relate(r.Rel, o) {
+		objs := b.relate(r.Rel, o)
+		if r.Rel.Any {
+			for _, x := range objs {
+				if b.holds(user, r.Perm, x) {
+					return true
+				}
+			}
+			return false
+		}
+		for _, x := range objs {
 			if !b.holds(user, r.Perm, x) {
 				return false
 			}

@@ -337,8 +337,12 @@ func (ev *evalCtx) req(r *model.Req) bool {
 		if r.Rel.IsTarget() {
 			return ev.leaf(r.Perm, ev.target)
 		}
+		objs := ev.e.relate(r.Rel, ev.target, ev.item)
+		if r.Rel.Any {
+			return ev.leafAny(r.Perm, objs)
+		}
 		ok := true
-		for _, o := range ev.e.relate(r.Rel, ev.target, ev.item) {
+		for _, o := range objs {
 			if !ev.leaf(r.Perm, o) {
 				ok = false
 				if ev.tr == nil {
@@ -398,6 +402,42 @@ func (ev *evalCtx) req(r *model.Req) bool {
 		}
 		return false
 	}
+}
+
+// maxAlternatives bounds how many objects an explanation lists for a
+// requirement any one of many objects would meet.
+const maxAlternatives = 5
+
+// leafAny decides whether p holds on at least one of objs. Traced, a
+// failure becomes one need listing the first few objects as alternatives.
+func (ev *evalCtx) leafAny(p *model.Permission, objs []obj) bool {
+	if ev.tr == nil {
+		for _, o := range objs {
+			if ev.leaf(p, o) {
+				return true
+			}
+		}
+		return false
+	}
+	start := len(ev.tr.needs)
+	for _, o := range objs {
+		if ev.leaf(p, o) {
+			ev.tr.needs = ev.tr.needs[:start]
+			return true
+		}
+	}
+	var alts []rolecall.Requirement
+	for _, n := range ev.tr.needs[start:] {
+		alts = append(alts, n.AnyOf...)
+	}
+	if len(alts) > maxAlternatives {
+		alts = alts[:maxAlternatives]
+	}
+	if len(objs) == 0 {
+		alts = []rolecall.Requirement{{Permission: p.ID, On: "any of the objects the requirement names (there are none)"}}
+	}
+	ev.tr.needs = append(ev.tr.needs[:start], rolecall.Need{AnyOf: alts})
+	return false
 }
 
 func containsAll(acc *[maxWords]uint64, b model.Bits) bool {
@@ -772,6 +812,9 @@ func (e *Engine) relate(rel model.Relation, target, item obj) []obj {
 }
 
 func (e *Engine) step(o obj, step string) []obj {
+	if e.m.Below(step, e.typeID(o)) {
+		return e.descendants(o, step)
+	}
 	var rt *model.ResourceType
 	var parent int32 = -1
 	var inputs [][]int32
@@ -824,4 +867,47 @@ func (e *Engine) step(o obj, step string) []obj {
 		}
 	}
 	return nil
+}
+
+// descendants returns every node of level typ, or every resource of type
+// typ, strictly below o, in index order (the model says typ is below o's
+// type or level).
+func (e *Engine) descendants(o obj, typ string) []obj {
+	var out []obj
+	if l, ok := e.m.Level(typ); ok {
+		if !o.isNode() {
+			return nil
+		}
+		for i := range e.nodeList {
+			n := int32(i)
+			if e.nodeList[n].level == l && e.nodeList[n].parent >= 0 && e.isBelowOrAt(e.nodeList[n].parent, o.node) {
+				out = append(out, obj{res: -1, node: n})
+			}
+		}
+		return out
+	}
+	rt, _ := e.m.Resource(typ)
+	switch {
+	case o.isNode():
+		for i := range e.resList {
+			r := &e.resList[i]
+			if r.typ == rt && e.isBelowOrAt(r.node, o.node) {
+				out = append(out, obj{res: int32(i), node: r.node})
+			}
+		}
+	case o.res >= 0:
+		for i := range e.resList {
+			r := &e.resList[i]
+			if r.typ != rt {
+				continue
+			}
+			for p := r.parent; p >= 0; p = e.resList[p].parent {
+				if p == o.res {
+					out = append(out, obj{res: int32(i), node: r.node})
+					break
+				}
+			}
+		}
+	}
+	return out // a proposed resource has no descendants yet
 }

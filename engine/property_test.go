@@ -138,6 +138,14 @@ func genModel(t *rapid.T) string {
 		}
 		return fmt.Sprintf("{%s%s: [%s]}", cond, op, strings.Join(kids, ", "))
 	}
+	if rapid.Bool().Draw(t, "upward") {
+		// authorized through a child: some (or every) doc of the project,
+		// some project of the organization
+		fmt.Fprintf(&b, "  up_doc:\n    on: [proj]\n    requires: {any_of: [%s, {%s: %q}]}\n",
+			rapid.SampledFrom(perms).Draw(t, "upp"), rapid.SampledFrom(perms).Draw(t, "upq"),
+			rapid.SampledFrom([]string{"resource.doc[any]", "resource.doc", "resource.note[any]"}).Draw(t, "uprel"))
+		fmt.Fprintf(&b, "  up_proj:\n    on: [org]\n    requires: {%s: \"resource.proj[any]\"}\n", rapid.SampledFrom(perms).Draw(t, "upo"))
+	}
 	nact := rapid.IntRange(0, 3).Draw(t, "actions")
 	for i := 0; i < nact; i++ {
 		fmt.Fprintf(&b, "  a%d:\n    on: [doc]\n    requires: %s\n", i, req(2, fmt.Sprintf("a%d", i)))

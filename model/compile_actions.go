@@ -200,6 +200,10 @@ func (c *compiler) relation(a *Action, s str) Relation {
 		return rel
 	}
 	for _, p := range parts[1:] {
+		if name, ok := strings.CutSuffix(p, "[any]"); ok {
+			rel.Any = true
+			p = name
+		}
 		rel.Steps = append(rel.Steps, strings.TrimSuffix(p, "[*]"))
 	}
 	// type-check from each possible start
@@ -214,7 +218,7 @@ func (c *compiler) relation(a *Action, s str) Relation {
 		for _, step := range rel.Steps {
 			next, ok := c.step(cur, step)
 			if !ok {
-				c.at(s.Pos, "action %s: in relation %q, %s has no %q%s; use parent, an input relation or an ancestor type or level%s", a.ID, text, cur, step, yamlx.Suggest(step, c.steps(cur)), c.stepHint(cur))
+				c.at(s.Pos, "action %s: in relation %q, %s has no %q%s; use parent, an input relation, or an ancestor's or descendant's type or level%s", a.ID, text, cur, step, yamlx.Suggest(step, c.steps(cur)), c.stepHint(cur))
 				break
 			}
 			cur = next
@@ -226,6 +230,19 @@ func (c *compiler) relation(a *Action, s str) Relation {
 
 // step returns the type or level reached from cur by one relation step.
 func (c *compiler) step(cur, step string) (string, bool) {
+	if next, ok := c.ancestorStep(cur, step); ok {
+		return next, true
+	}
+	if c.below(step, cur) {
+		return step, true
+	}
+	return "", false
+}
+
+func (c *compiler) below(t, anc string) bool { return c.m.Below(t, anc) }
+
+// ancestorStep follows parent, input and ancestor steps.
+func (c *compiler) ancestorStep(cur, step string) (string, bool) {
 	m := c.m
 	if rt, ok := m.resources[cur]; ok {
 		if step == "parent" {
@@ -270,6 +287,16 @@ func (c *compiler) step(cur, step string) (string, bool) {
 // steps lists the relation steps valid from a type or level.
 func (c *compiler) steps(cur string) []string {
 	out := []string{"parent"}
+	for _, l := range c.m.Levels {
+		if c.below(l.ID, cur) {
+			out = append(out, l.ID)
+		}
+	}
+	for _, rt := range c.m.Resources {
+		if c.below(rt.ID, cur) {
+			out = append(out, rt.ID)
+		}
+	}
 	if rt, ok := c.m.resources[cur]; ok {
 		for _, in := range rt.Inputs {
 			out = append(out, in.Name)

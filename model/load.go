@@ -223,3 +223,33 @@ func (m *Model) ImplicationChain(from, to *Permission) []string {
 	}
 	return nil
 }
+
+// Below reports whether objects of type or level t live under objects of
+// type or level anc: a level below another, a resource type whose home level
+// or parent types include anc. A relation step naming such a t from anc
+// reaches every object of t below.
+func (m *Model) Below(t, anc string) bool {
+	if l, ok := m.levels[t]; ok {
+		for p := l.Parent; p != nil; p = p.Parent {
+			if p.ID == anc {
+				return true
+			}
+		}
+		return false
+	}
+	rt, ok := m.resources[t]
+	if !ok {
+		return false
+	}
+	for p := rt.Parent; p != nil; p = p.Parent {
+		if p.ID == anc {
+			return true
+		}
+	}
+	for l := rt.Level; l != nil; l = l.Parent {
+		if l.ID == anc {
+			return true
+		}
+	}
+	return false
+}

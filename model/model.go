@@ -306,11 +306,15 @@ type Req struct {
 
 // Relation names objects related to a check's target: a base ("resource" or
 // "item") followed by steps, each "parent", an input relation name (every
-// input), or an ancestor's type or level id.
+// input), an ancestor's type or level id, or a descendant's type or level id
+// (every resource or node of it below). A leaf on a relation is met when the
+// permission holds on every object named, or, when Any is set (a step
+// written with "[any]"), on at least one.
 type Relation struct {
 	Base  string
 	Steps []string
 	Text  string
+	Any   bool
 }
 
 // IsTarget reports whether the relation is the target itself.
