@@ -195,7 +195,7 @@ func (e *Engine) decide(r *Request, tr *tracer) (rolecall.Decision, error) {
 	}
 	if a.Item != nil {
 		if r.Target.Item == nil {
-			if a.Fields == "item" || reqUsesItem(a.Requires) {
+			if a.NeedsItem {
 				return rolecall.Decision{}, invalid(op, a.ID, "the action needs an item (a "+a.Item.ID+")")
 			}
 		} else {
@@ -207,21 +207,6 @@ func (e *Engine) decide(r *Request, tr *tracer) (rolecall.Decision, error) {
 		}
 	}
 	return ev.action(a), nil
-}
-
-func reqUsesItem(r *model.Req) bool {
-	if r == nil {
-		return false
-	}
-	if r.Kind == model.ReqPerm {
-		return r.Rel.Base == "item"
-	}
-	for _, k := range r.Kids {
-		if reqUsesItem(k) {
-			return true
-		}
-	}
-	return false
 }
 
 // evalCtx carries one evaluation.
@@ -238,13 +223,11 @@ func (ev *evalCtx) action(a *model.Action) rolecall.Decision {
 	e := ev.e
 	ok := true
 	if a.Actor == "operator" {
-		ok = false
-		if ev.tr != nil {
-			ev.tr.failed = append(ev.tr.failed, rolecall.Precondition{ID: "operator_only", Reason: "only the platform operator (" + orDefault(e.m.Operator.Name, "operator") + ") may do this"})
-		}
 		if ev.tr == nil {
 			return rolecall.Decision{}
 		}
+		ok = false
+		ev.tr.failed = append(ev.tr.failed, rolecall.Precondition{ID: "operator_only", Reason: "only the platform operator (" + orDefault(e.m.Operator.Name, "operator") + ") may do this"})
 	}
 	if ev.item.res >= 0 && !e.within(ev.item.res, ev.target) {
 		ok = false

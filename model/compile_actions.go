@@ -100,6 +100,7 @@ func (c *compiler) actions() {
 		for _, al := range ad.Aliases {
 			a.Aliases = append(a.Aliases, al.V)
 		}
+		a.NeedsItem = a.Item != nil && (a.Fields == "item" || reqUsesItem(a.Requires))
 		m.Actions = append(m.Actions, a)
 		m.actions[a.ID] = a
 	}
@@ -117,6 +118,21 @@ func (c *compiler) actions() {
 			m.actions[al] = a
 		}
 	}
+}
+
+func reqUsesItem(r *Req) bool {
+	if r == nil {
+		return false
+	}
+	if r.Kind == ReqPerm {
+		return r.Rel.Base == "item"
+	}
+	for _, k := range r.Kids {
+		if reqUsesItem(k) {
+			return true
+		}
+	}
+	return false
 }
 
 func reqDocUsesItem(r *reqDoc) bool {

@@ -269,6 +269,7 @@ type Action struct {
 	Description string
 	On          []string // resource type or level ids the action applies to; empty = any
 	Item        *ResourceType
+	NeedsItem   bool // its requirements or fields read the item, so a check must give one
 	Requires    *Req
 	When        []*Precondition
 	Fields      string // "resource" or "item": whose fields the action reads
