@@ -152,6 +152,7 @@ type group struct {
 	id         string
 	node       int32
 	allMembers bool
+	members    []int32 // users, explicit and (for all-members groups) computed
 }
 
 type resource struct {
@@ -199,8 +200,32 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 	fail := func(name, format string, args ...any) {
 		errs = append(errs, buildErr(name, fmt.Sprintf(format, args...)))
 	}
+	e.buildScopes(d, fail)
+	e.buildUsers(d, fail)
+	e.buildGroups(d, fail)
+	e.buildCustomRoles(d, fail, &errs)
+	e.buildResources(d, fail)
+	e.resolveInputs(d, fail)
+	e.bindings = d.Bindings
+	for bi := range d.Bindings {
+		if err := e.addBinding(int32(bi)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	e.buildOffers(d, fail)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	e.compact()
+	return e, nil
+}
 
-	// scope nodes, parents first (order-independent: resolve after)
+type failFunc = func(name, format string, args ...any)
+
+// buildScopes indexes the scope tree, checking each node's level and parent.
+func (e *Engine) buildScopes(d *Data, fail failFunc) {
+	m := e.m
+	// nodes first, then parents (the order of d.Scopes does not matter)
 	for _, s := range d.Scopes {
 		l, ok := m.Level(s.Level)
 		if !ok {
@@ -245,6 +270,10 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 		e.nodeList[i].org = n
 	}
 
+}
+
+// buildUsers indexes users and their memberships.
+func (e *Engine) buildUsers(d *Data, fail failFunc) {
 	for _, u := range d.Users {
 		if _, dup := e.users.get(u.ID); dup || u.ID == "" {
 			fail("user "+u.ID, "duplicate or empty user id")
@@ -267,7 +296,11 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 		e.userList[u].member = append(e.userList[u].member, n)
 	}
 
-	// groups
+}
+
+// buildGroups indexes groups, their explicit members and, for all-members
+// groups, every member of the group's node or below.
+func (e *Engine) buildGroups(d *Data, fail failFunc) {
 	for _, g := range d.Groups {
 		n, ok := e.nodes[g.Scope]
 		if !ok {
@@ -309,8 +342,15 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 		}
 		slices.Sort(u.member)
 		u.member = slices.Compact(u.member)
+		for _, g := range u.groups {
+			e.groupList[g].members = append(e.groupList[g].members, int32(i))
+		}
 	}
+}
 
+// buildCustomRoles compiles the organizations' custom roles.
+func (e *Engine) buildCustomRoles(d *Data, fail failFunc, errs *rolecall.Errors) {
+	m := e.m
 	// custom roles
 	for _, r := range d.Roles {
 		org, ok := e.nodes[r.Org]
@@ -329,7 +369,7 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 		}
 		cr, err := CompileRole(m, r)
 		if err != nil {
-			errs = append(errs, err)
+			*errs = append(*errs, err)
 			continue
 		}
 		if e.custom[owner] == nil {
@@ -342,17 +382,11 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 		e.custom[owner][r.ID] = cr
 	}
 
-	e.buildResources(d, fail)
-	e.resolveInputs(d, fail)
+}
 
-	// bindings
-	e.bindings = d.Bindings
-	for bi := range d.Bindings {
-		if err := e.addBinding(int32(bi)); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	// offers
+// buildOffers attaches offers to their resource and recipient.
+func (e *Engine) buildOffers(d *Data, fail failFunc) {
+	m := e.m
 	e.offers = d.Offers
 	for oi, o := range d.Offers {
 		kind, ok := m.Offer(o.Kind)
@@ -373,11 +407,6 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 		e.resList[r].offers = append(e.resList[r].offers, int32(oi))
 		e.userList[u].offers = append(e.userList[u].offers, int32(oi))
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	e.compact()
-	return e, nil
 }
 
 // compact builds the hot arrays of the check path.
@@ -738,11 +767,7 @@ func (e *Engine) addBinding(bi int32) error {
 			return buildErr(name, "no such group")
 		}
 		group = g
-		for ui := range e.userList {
-			if _, in := slices.BinarySearch(e.userList[ui].groups, g); in {
-				users = append(users, int32(ui))
-			}
-		}
+		users = e.groupList[g].members
 	}
 	target := "resource:" + resType(e, atRes)
 	if level != nil {
