@@ -181,32 +181,51 @@ func (e *Engine) decide(r *Request, tr *tracer) (rolecall.Decision, error) {
 	if err != nil {
 		return rolecall.Decision{}, err
 	}
+	q, err := e.question(op, r.Permission)
+	if err != nil {
+		return rolecall.Decision{}, err
+	}
 	ev := evalCtx{e: e, u: u, ctx: r.Context, tr: tr, target: o, item: obj{res: -1, node: -1}}
-	if p, ok := e.m.Perm(r.Permission); ok {
-		allowed := ev.leaf(p, o)
-		return rolecall.Decision{Allowed: allowed}, nil
+	if q.perm != nil {
+		return rolecall.Decision{Allowed: ev.leaf(q.perm, o)}, nil
 	}
-	a, ok := e.m.Action(r.Permission)
-	if !ok {
-		return rolecall.Decision{}, notFound(op, r.Permission, "no permission or action of that name in model "+e.m.ID)
+	if err := e.applies(op, q.act, e.typeID(o), e.label(o)); err != nil {
+		return rolecall.Decision{}, err
 	}
-	if len(a.On) > 0 && !slices.Contains(a.On, e.typeID(o)) {
-		return rolecall.Decision{}, invalid(op, a.ID, fmt.Sprintf("the action applies to %s, not to %s", strings.Join(a.On, " or "), e.label(o)))
-	}
-	if a.Item != nil {
-		if r.Target.Item == nil {
-			if a.NeedsItem {
-				return rolecall.Decision{}, invalid(op, a.ID, "the action needs an item (a "+a.Item.ID+")")
-			}
-		} else {
-			ir, ok := e.resolveRes(*r.Target.Item)
-			if !ok || e.resList[ir].typ != a.Item {
-				return rolecall.Decision{}, notFound(op, r.Target.Item.String(), "no such "+a.Item.ID)
-			}
-			ev.item = obj{res: ir, node: e.resList[ir].node}
+	if q.act.Item != nil && r.Target.Item != nil {
+		ir, ok := e.resolveRes(*r.Target.Item)
+		if !ok || e.resList[ir].typ != q.act.Item {
+			return rolecall.Decision{}, notFound(op, r.Target.Item.String(), "no such "+q.act.Item.ID)
 		}
+		ev.item = obj{res: ir, node: e.resList[ir].node}
+	} else if q.act.NeedsItem {
+		return rolecall.Decision{}, invalid(op, q.act.ID, "the action needs an item (a "+q.act.Item.ID+")")
 	}
-	return ev.action(a), nil
+	return ev.action(q.act), nil
+}
+
+// question is what a request asks: a permission or an action.
+type question struct {
+	perm *model.Permission
+	act  *model.Action
+}
+
+func (e *Engine) question(op, name string) (question, error) {
+	if p, ok := e.m.Perm(name); ok {
+		return question{perm: p}, nil
+	}
+	if a, ok := e.m.Action(name); ok {
+		return question{act: a}, nil
+	}
+	return question{}, notFound(op, name, "no permission or action of that name in model "+e.m.ID)
+}
+
+// applies checks that an action applies to targets of a type or level.
+func (e *Engine) applies(op string, a *model.Action, typ, label string) error {
+	if len(a.On) > 0 && !slices.Contains(a.On, typ) {
+		return invalid(op, a.ID, fmt.Sprintf("the action applies to %s, not to %s", strings.Join(a.On, " or "), label))
+	}
+	return nil
 }
 
 // evalCtx carries one evaluation.
