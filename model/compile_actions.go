@@ -412,7 +412,7 @@ func (c *compiler) offers() {
 // AdminActs is the closed list of admin acts a model may configure.
 var AdminActs = []string{
 	"create_organization", "create_scope", "rename_scope", "delete_scope",
-	"create_user", "delete_user", "invite", "resend_invitation", "revoke_invitation",
+	"create_user", "delete_user", "invite", "resend_invitation", "revoke_invitation", "accept_invitation",
 	"add_member", "remove_member", "set_default_role",
 	"bind_role", "unbind_role", "grant_permissions", "revoke_permissions",
 	"create_group", "rename_group", "delete_group", "add_group_member", "remove_group_member",
