@@ -1,0 +1,225 @@
+package rolecall
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Revision numbers committed writes. Every write transaction commits at
+// one revision, strictly greater than every revision committed before it;
+// reads report the revision they saw, so a caller can ask for an answer at
+// least as fresh as its own write.
+type Revision uint64
+
+// ObjectKind names the kind of a stored object.
+type ObjectKind string
+
+// The kinds of stored object.
+const (
+	ObjScope       ObjectKind = "scope"
+	ObjUser        ObjectKind = "user"
+	ObjMembership  ObjectKind = "membership"
+	ObjGroup       ObjectKind = "group"
+	ObjGroupMember ObjectKind = "group_member"
+	ObjResource    ObjectKind = "resource"
+	ObjRole        ObjectKind = "role"
+	ObjBinding     ObjectKind = "binding"
+	ObjOffer       ObjectKind = "offer"
+	ObjInvitation  ObjectKind = "invitation"
+	ObjDomain      ObjectKind = "domain"
+	ObjAudit       ObjectKind = "audit"
+)
+
+// Change is one object created, replaced or deleted by a committed
+// transaction. The change log lists changes in revision order, and within
+// a revision in the order they were written. Value is the object after the
+// change as JSON (the type of its Kind), empty for a deletion.
+type Change struct {
+	Revision Revision        `json:"revision"`
+	Seq      int             `json:"seq"` // order within the revision, from 0
+	Org      string          `json:"org,omitempty"`
+	Kind     ObjectKind      `json:"kind"`
+	Key      string          `json:"key"`
+	Deleted  bool            `json:"deleted,omitempty"`
+	Value    json.RawMessage `json:"value,omitempty"`
+	At       time.Time       `json:"at"`
+}
+
+// Key functions give each object its key within its kind; the change log
+// and Delete use them.
+
+// Key returns a scope's key: its id.
+func (s *Scope) Key() string { return s.ID }
+
+// Key returns a user's key: its id.
+func (u *User) Key() string { return u.ID }
+
+// Key returns a membership's key: "user@scope".
+func (m *Membership) Key() string { return m.User + "@" + m.Scope }
+
+// Key returns a group's key: its id.
+func (g *Group) Key() string { return g.ID }
+
+// Key returns a group membership's key: "group/user".
+func (g *GroupMember) Key() string { return g.Group + "/" + g.User }
+
+// Key returns a resource's key: "type:id".
+func (r *Resource) Key() string { return r.Type + ":" + r.ID }
+
+// Key returns a custom role's key: "org/id", or "org/scope/id" for a role
+// owned by a node below its organization.
+func (r *Role) Key() string {
+	if r.Scope != "" && r.Scope != r.Org {
+		return r.Org + "/" + r.Scope + "/" + r.ID
+	}
+	return r.Org + "/" + r.ID
+}
+
+// Key returns a binding's key: its id.
+func (b *Binding) Key() string { return b.ID }
+
+// Key returns an offer's key: its id.
+func (o *Offer) Key() string { return o.ID }
+
+// Invitation is a pending invitation of an email address into a scope node,
+// with the role or default role it will give once accepted.
+type Invitation struct {
+	ID          string    `json:"id"`
+	Org         string    `json:"org"`
+	Scope       string    `json:"scope"`
+	Email       string    `json:"email"`
+	Role        string    `json:"role,omitempty"`
+	DefaultRole string    `json:"default_role,omitempty"`
+	State       string    `json:"state"` // pending, accepted, revoked, expired
+	InvitedBy   string    `json:"invited_by"`
+	Created     time.Time `json:"created"`
+	Expires     time.Time `json:"expires,omitzero"`
+}
+
+// Key returns an invitation's key: its id.
+func (i *Invitation) Key() string { return i.ID }
+
+// Domain is an email domain an organization registered: users with an
+// address there join it automatically.
+type Domain struct {
+	Org    string `json:"org"`
+	Domain string `json:"domain"`
+}
+
+// Key returns a domain's key: the domain, lower case.
+func (d *Domain) Key() string { return d.Domain }
+
+// AuditEvent records one admin act: who did what to what, the state before
+// and after, the revision it committed at, and the decision path that
+// allowed it.
+type AuditEvent struct {
+	ID       string          `json:"id"`
+	Org      string          `json:"org"`
+	Actor    string          `json:"actor"`
+	Act      string          `json:"act"`
+	Target   string          `json:"target"`
+	Before   json.RawMessage `json:"before,omitempty"`
+	After    json.RawMessage `json:"after,omitempty"`
+	Revision Revision        `json:"revision"`
+	Decision string          `json:"decision,omitempty"`
+	At       time.Time       `json:"at"`
+}
+
+// Key returns an audit event's key: its id.
+func (a *AuditEvent) Key() string { return a.ID }
+
+// Snapshot is everything the store holds for building an engine, as of one
+// revision.
+type Snapshot struct {
+	Revision     Revision
+	Scopes       []Scope
+	Users        []User
+	Memberships  []Membership
+	Groups       []Group
+	GroupMembers []GroupMember
+	Resources    []Resource
+	Roles        []Role
+	Bindings     []Binding
+	Offers       []Offer
+}
+
+// Tx is one write transaction. Each method records a change; none is
+// visible to readers until the transaction commits, and if the function
+// running the transaction returns an error, nothing of it is.
+//
+// Create fails with Conflict when the object exists; Replace with NotFound
+// when it does not; Delete with NotFound when it does not. A binding or an
+// offer created with an empty ID is given one. Objects are checked for the
+// store's own integrity (ids present, references to existing objects,
+// deleting something others refer to is a FailedPrecondition); the model's
+// rules are the engine's and the admin layer's business.
+type Tx interface {
+	// Revision is the revision this transaction will commit at.
+	Revision() Revision
+
+	CreateScope(Scope) error
+	ReplaceScope(Scope) error
+	CreateUser(User) error
+	ReplaceUser(User) error
+	CreateMembership(Membership) error
+	ReplaceMembership(Membership) error
+	CreateGroup(Group) error
+	ReplaceGroup(Group) error
+	CreateGroupMember(GroupMember) error
+	CreateResource(Resource) error
+	ReplaceResource(Resource) error
+	CreateRole(Role) error
+	ReplaceRole(Role) error
+	CreateBinding(*Binding) error
+	CreateOffer(*Offer) error
+	ReplaceOffer(Offer) error
+	CreateInvitation(*Invitation) error
+	ReplaceInvitation(Invitation) error
+	CreateDomain(Domain) error
+	AppendAudit(*AuditEvent) error
+
+	// Delete removes one object by kind and key (see the Key methods).
+	Delete(kind ObjectKind, key string) error
+}
+
+// Page asks for one page of a listing: at most Limit items after the
+// opaque cursor After (empty for the first page).
+type Page struct {
+	After string
+	Limit int
+}
+
+// Writer runs write transactions.
+type Writer interface {
+	// Update runs fn in one transaction and commits it, returning the
+	// revision it committed at. If fn returns an error, or the commit fails,
+	// nothing is written and the error is returned. Update retries fn when
+	// the back end reports a serialization conflict, so fn must not have
+	// effects outside the transaction.
+	Update(ctx context.Context, fn func(Tx) error) (Revision, error)
+}
+
+// Reader reads committed state.
+type Reader interface {
+	// Snapshot returns everything needed to build an engine, consistent as
+	// of the revision it reports.
+	Snapshot(ctx context.Context) (*Snapshot, error)
+	// Changes returns committed changes with revisions greater than after,
+	// in order, at most limit of them (whole revisions only, so a caller
+	// never sees half a transaction).
+	Changes(ctx context.Context, after Revision, limit int) ([]Change, error)
+	// Head returns the latest committed revision.
+	Head(ctx context.Context) (Revision, error)
+	// Audit lists an organization's audit events, newest first.
+	Audit(ctx context.Context, org string, p Page) (events []AuditEvent, next string, err error)
+}
+
+// Store is rolecall's storage: the embedded SQLite file by default,
+// PostgreSQL when several replicas share one. It is safe for concurrent
+// use.
+type Store interface {
+	Reader
+	Writer
+	Close() error
+}
