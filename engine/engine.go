@@ -62,6 +62,11 @@ type Engine struct {
 	userSpan  []span
 	spanNodes []int32
 	spanPlain []uint64
+
+	look lookupIndex
+	// Revision is the store revision the engine's data is at; cursors are
+	// tied to it.
+	Revision rolecall.Revision
 }
 
 type span struct {
@@ -217,6 +222,7 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 		return nil, errs
 	}
 	e.compact()
+	e.buildLookup()
 	return e, nil
 }
 

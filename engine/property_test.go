@@ -366,6 +366,18 @@ func compareAll(t interface {
 		typ := bview{bf, o}.Type()
 		return len(a.On) == 0 || slices.Contains(a.On, typ)
 	}
+	// LookupSubjects: who holds each permission (or applicable action) on
+	// each object, in id order
+	for i, o := range objs {
+		for _, ask := range asks {
+			lookupSubjects(t, e, bf, d, ask, targets[i], o)
+		}
+		for _, a := range m.Actions {
+			if applies(a, o) {
+				lookupSubjects(t, e, bf, d, a.ID, targets[i], o)
+			}
+		}
+	}
 	for _, u := range d.Users {
 		for i, o := range objs {
 			var want []string
@@ -407,20 +419,49 @@ func compareAll(t interface {
 	}
 }
 
-func lookup(t interface {
+func lookupSubjects(t interface {
 	Fatalf(string, ...any)
-}, e *engine.Engine, bf *brute, d *engine.Data, user, ask, typ string) {
-	got, err := e.LookupResources(user, ask, typ, "", nil)
+}, e *engine.Engine, bf *brute, d *engine.Data, ask string, target rolecall.Target, o bobj) {
+	got, err := e.LookupSubjects(engine.SubjectQuery{Permission: ask, Target: target})
 	if err != nil {
-		t.Fatalf("LookupResources: %v", err)
+		t.Fatalf("LookupSubjects(%s, %s): %v", ask, target, err)
 	}
 	var want []string
-	for i := range d.Resources {
-		if r := &d.Resources[i]; r.Type == typ && bf.check(user, ask, bobj{res: r}) {
-			want = append(want, r.ID)
+	for _, u := range d.Users {
+		if bf.check(u.ID, ask, o) {
+			want = append(want, u.ID)
 		}
 	}
 	slices.Sort(want)
+	if !slices.Equal(want, got.Users) {
+		t.Fatalf("LookupSubjects(%s, %s) = %v, brute force %v", ask, target, got.Users, want)
+	}
+}
+
+func lookup(t interface {
+	Fatalf(string, ...any)
+}, e *engine.Engine, bf *brute, d *engine.Data, user, ask, typ string) {
+	got, _, err := e.LookupResources(engine.ResourceQuery{Subject: user, Permission: ask, Type: typ})
+	if err != nil {
+		t.Fatalf("LookupResources: %v", err)
+	}
+	var found []*rolecall.Resource
+	for i := range d.Resources {
+		if r := &d.Resources[i]; r.Type == typ && bf.check(user, ask, bobj{res: r}) {
+			found = append(found, r)
+		}
+	}
+	// the lookup order: home scope id, then id
+	slices.SortFunc(found, func(a, b *rolecall.Resource) int {
+		if c := strings.Compare(bf.home(bobj{res: a}), bf.home(bobj{res: b})); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	var want []string
+	for _, r := range found {
+		want = append(want, r.ID)
+	}
 	if !slices.Equal(want, got) {
 		t.Fatalf("LookupResources(%s, %s, %s) = %v, brute force %v", user, ask, typ, got, want)
 	}

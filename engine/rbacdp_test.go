@@ -185,3 +185,43 @@ func BenchmarkHandTunedRBACDP(b *testing.B) {
 		i++
 	}
 }
+
+func userID(u int) string { return rbacdp.ID("user", u) }
+
+// BenchmarkLookupResourcesRBACDP: all datasets a user may labels_view
+// (about 2,300 ids), the whole answer, users from the lookup stream; every
+// answer's size is compared with the generator's truth.
+func BenchmarkLookupResourcesRBACDP(b *testing.B) {
+	f := fullRBACDP(b)
+	users := f.w.LookupQueries(10_000)
+	b.ReportAllocs()
+	i, total := 0, 0
+	for b.Loop() {
+		u := int(users[i%len(users)])
+		ids, _, err := f.e.LookupResources(engine.ResourceQuery{Subject: userID(u), Permission: "labels_view", Type: "dataset"})
+		if err != nil || len(ids) != f.w.LookupCount(u, 3) {
+			b.Fatalf("user %d: %d ids, %v; truth %d", u, len(ids), err, f.w.LookupCount(u, 3))
+		}
+		total += len(ids)
+		i++
+	}
+	b.ReportMetric(float64(total)/float64(i), "ids/op")
+}
+
+// BenchmarkLookupSubjectsRBACDP: every user who may labels_view a dataset,
+// datasets drawn from the check stream.
+func BenchmarkLookupSubjectsRBACDP(b *testing.B) {
+	f := fullRBACDP(b)
+	b.ReportAllocs()
+	i, total := 0, 0
+	for b.Loop() {
+		q := f.qs[i%len(f.qs)]
+		res, err := f.e.LookupSubjects(engine.SubjectQuery{Permission: "labels_view", Target: rolecall.ResourceTarget("dataset", rbacdp.ID("ds", int(q.Dataset)))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += len(res.Users)
+		i++
+	}
+	b.ReportMetric(float64(total)/float64(i), "users/op")
+}

@@ -421,7 +421,7 @@ func (s *Suite) lookup(e *engine.Engine, st *stepDoc, label string, opt Options,
 	if l.Subject.V == "" || perm.V == "" || l.Type.V == "" {
 		return nil, rolecall.Errors{s.at(l.Pos, "lookup names a subject, an action or permission, and a resource type")}
 	}
-	got, err := e.LookupResources(l.Subject.V, perm.V, l.Type.V, l.In.V, l.Context)
+	got, _, err := e.LookupResources(engine.ResourceQuery{Subject: l.Subject.V, Permission: perm.V, Type: l.Type.V, In: l.In.V, Context: l.Context})
 	if err != nil {
 		return nil, s.locate(l.Pos, label, err)
 	}

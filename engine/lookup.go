@@ -1,0 +1,480 @@
+package engine
+
+import (
+	"cmp"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"hash/fnv"
+	"slices"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/model"
+)
+
+// lookupIndex holds what lookups read besides the check path's data.
+type lookupIndex struct {
+	nodeRank  []int32     // position of each node in id order
+	children  [][]int32   // child nodes of each node
+	nodeRes   [][][]int32 // [type][node] resources whose home is the node, in id order
+	special   [][]int32   // [type] resources with grants of their own, or under a parent
+	nodeUsers [][]int32   // users holding a grant at each node
+	resUsers  map[int32][]int32
+	key       []byte // signs cursors
+}
+
+// buildLookup indexes nodes and resources for lookups.
+func (e *Engine) buildLookup() {
+	li := &e.look
+	n := len(e.nodeList)
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(e.nodeList[a].id, e.nodeList[b].id) })
+	li.nodeRank = make([]int32, n)
+	for r, x := range order {
+		li.nodeRank[x] = int32(r)
+	}
+	li.children = make([][]int32, n)
+	for _, x := range order {
+		if p := e.nodeList[x].parent; p >= 0 {
+			li.children[p] = append(li.children[p], x)
+		}
+	}
+	li.nodeRes = make([][][]int32, len(e.m.Resources))
+	li.special = make([][]int32, len(e.m.Resources))
+	for t := range li.nodeRes {
+		li.nodeRes[t] = make([][]int32, n)
+	}
+	for i := range e.resList {
+		r := &e.resList[i]
+		t := r.typ.Index
+		li.nodeRes[t][r.node] = append(li.nodeRes[t][r.node], int32(i))
+		if e.resHot[i].flags != 0 || r.parent >= 0 || len(r.typ.Implicit) > 0 {
+			li.special[t] = append(li.special[t], int32(i))
+		}
+	}
+	for t := range li.nodeRes {
+		for _, rs := range li.nodeRes[t] {
+			slices.SortFunc(rs, func(a, b int32) int { return cmp.Compare(e.resList[a].id, e.resList[b].id) })
+		}
+	}
+	li.nodeUsers = make([][]int32, n)
+	li.resUsers = map[int32][]int32{}
+	for u := range e.userList {
+		for _, ng := range e.userList[u].nodes {
+			li.nodeUsers[ng.node] = append(li.nodeUsers[ng.node], int32(u))
+		}
+		for r := range e.userList[u].resGrant {
+			li.resUsers[r] = append(li.resUsers[r], int32(u))
+		}
+	}
+	if li.key == nil {
+		li.key = make([]byte, 32)
+		rand.Read(li.key)
+	}
+}
+
+// ResourceQuery asks which resources of a type a subject may act on.
+type ResourceQuery struct {
+	Subject    string
+	Permission string // a permission or action id
+	Type       string // a resource type
+	In         string // optional: only resources at or below this scope node
+	Context    map[string]any
+	Page       rolecall.Page // Limit 0 returns every id
+}
+
+// LookupResources lists the ids of the resources of q.Type (inside q.In, if
+// given) on which q.Subject may do q.Permission, ordered by home scope id
+// and then id. The answer is complete: with a page limit, next is a cursor
+// for the rest ("" on the last page), signed and tied to the query and the
+// engine's revision; a cursor from another query, another revision or
+// altered is refused. An action that needs an item cannot be looked up.
+func (e *Engine) LookupResources(q ResourceQuery) (ids []string, next string, err error) {
+	const op = "engine.LookupResources"
+	u, ok := e.users.get(q.Subject)
+	if !ok {
+		return nil, "", notFound(op, q.Subject, "no such user")
+	}
+	rt, ok := e.m.Resource(q.Type)
+	if !ok {
+		return nil, "", notFound(op, q.Type, "no such resource type in model "+e.m.ID)
+	}
+	qu, err := e.question(op, q.Permission)
+	if err != nil {
+		return nil, "", err
+	}
+	if qu.act != nil {
+		if err := e.applies(op, qu.act, q.Type, q.Type+" resources"); err != nil {
+			return nil, "", err
+		}
+		if qu.act.NeedsItem {
+			return nil, "", invalid(op, qu.act.ID, "the action needs an item, so it cannot be looked up by resource")
+		}
+	}
+	var within int32 = -1
+	if q.In != "" {
+		n, ok := e.nodes[q.In]
+		if !ok {
+			return nil, "", notFound(op, q.In, "no such scope")
+		}
+		within = n
+	}
+	offset, err := e.readCursor(op, q.Page.After, lookupHash("resources", q.Subject, q.Permission, q.Type, q.In))
+	if err != nil {
+		return nil, "", err
+	}
+	var res []int32
+	if qu.perm != nil && !e.userSpan[u].cond && len(e.look.special[rt.Index]) == 0 {
+		res = e.coveredResources(u, qu.perm.Index, rt.Index, within)
+	} else {
+		res = e.scanResources(u, qu, rt.Index, within, q.Context)
+	}
+	page, more := pageOf(res, offset, q.Page.Limit)
+	ids = make([]string, len(page))
+	for i, r := range page {
+		ids[i] = e.resList[r].id
+	}
+	if more {
+		next = e.cursor(lookupHash("resources", q.Subject, q.Permission, q.Type, q.In), offset+len(page))
+	}
+	return ids, next, nil
+}
+
+// coveredResources answers a plain permission from the user's node grants:
+// every resource under a topmost node where the user holds it.
+func (e *Engine) coveredResources(u int32, p, t int, within int32) []int32 {
+	sp := e.userSpan[u]
+	word, bit := p>>6, uint64(1)<<(uint(p)&63)
+	w := e.words
+	var cover []int32
+	for k := sp.off; k < sp.off+sp.n; k++ {
+		if e.spanPlain[int(k)*w+word]&bit != 0 {
+			cover = append(cover, e.spanNodes[k])
+		}
+	}
+	// keep the topmost, and clip to `within`
+	var tops []int32
+	for _, n := range cover {
+		covered := false
+		for a := e.nodeParent[n]; a >= 0; a = e.nodeParent[a] {
+			if _, in := slices.BinarySearch(cover, a); in {
+				covered = true
+				break
+			}
+		}
+		if covered {
+			continue
+		}
+		switch {
+		case within < 0 || e.isBelowOrAt(n, within):
+			tops = append(tops, n)
+		case e.isBelowOrAt(within, n):
+			tops = append(tops, within)
+		}
+	}
+	var homes []int32
+	var walk func(n int32)
+	walk = func(n int32) {
+		if len(e.look.nodeRes[t][n]) > 0 {
+			homes = append(homes, n)
+		}
+		for _, c := range e.look.children[n] {
+			walk(c)
+		}
+	}
+	for _, n := range tops {
+		walk(n)
+	}
+	slices.SortFunc(homes, func(a, b int32) int { return cmp.Compare(e.look.nodeRank[a], e.look.nodeRank[b]) })
+	total := 0
+	for _, h := range homes {
+		total += len(e.look.nodeRes[t][h])
+	}
+	out := make([]int32, 0, total)
+	for _, h := range homes {
+		out = append(out, e.look.nodeRes[t][h]...)
+	}
+	return out
+}
+
+// scanResources evaluates every resource of the type, in lookup order.
+func (e *Engine) scanResources(u int32, q question, t int, within int32, ctx map[string]any) []int32 {
+	var homes []int32
+	for n := range e.nodeList {
+		if len(e.look.nodeRes[t][n]) > 0 && (within < 0 || e.isBelowOrAt(int32(n), within)) {
+			homes = append(homes, int32(n))
+		}
+	}
+	slices.SortFunc(homes, func(a, b int32) int { return cmp.Compare(e.look.nodeRank[a], e.look.nodeRank[b]) })
+	var out []int32
+	for _, h := range homes {
+		for _, r := range e.look.nodeRes[t][h] {
+			o := obj{res: r, node: h, cold: e.resHot[r].parent < 0 && e.resHot[r].flags == 0}
+			ev := evalCtx{e: e, u: u, ctx: ctx, target: o, item: obj{res: -1, node: -1}}
+			if q.perm != nil && ev.leaf(q.perm, o) || q.act != nil && ev.action(q.act).Allowed {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// SubjectQuery asks who may act on a target.
+type SubjectQuery struct {
+	Permission string // a permission or action id
+	Target     rolecall.Target
+	Groups     bool // also list the groups whose own bindings grant it
+	Context    map[string]any
+	Page       rolecall.Page
+}
+
+// SubjectResult is one page of LookupSubjects: user ids in id order, and
+// with Groups set, group ids in id order (on the first page).
+type SubjectResult struct {
+	Users  []string
+	Groups []string
+	Next   string
+}
+
+// LookupSubjects lists the users who may do q.Permission on q.Target (group
+// members included, each user once), in id order, paged like
+// LookupResources; with q.Groups, also the groups whose own bindings grant
+// it.
+func (e *Engine) LookupSubjects(q SubjectQuery) (SubjectResult, error) {
+	const op = "engine.LookupSubjects"
+	var out SubjectResult
+	o, err := e.resolveTarget(op, &q.Target)
+	if err != nil {
+		return out, err
+	}
+	qu, err := e.question(op, q.Permission)
+	if err != nil {
+		return out, err
+	}
+	if qu.act != nil {
+		if err := e.applies(op, qu.act, e.typeID(o), e.label(o)); err != nil {
+			return out, err
+		}
+		if qu.act.NeedsItem {
+			return out, invalid(op, qu.act.ID, "the action needs an item, so it cannot be looked up by subject")
+		}
+	}
+	h := lookupHash("subjects", q.Permission, q.Target.String(), boolString(q.Groups))
+	offset, err := e.readCursor(op, q.Page.After, h)
+	if err != nil {
+		return out, err
+	}
+	var users []int32
+	for _, u := range e.subjectCandidates(qu, o) {
+		ev := evalCtx{e: e, u: u, ctx: q.Context, target: o, item: obj{res: -1, node: -1}}
+		if qu.perm != nil && ev.leaf(qu.perm, o) || qu.act != nil && ev.action(qu.act).Allowed {
+			users = append(users, u)
+		}
+	}
+	slices.SortFunc(users, func(a, b int32) int { return cmp.Compare(e.userList[a].id, e.userList[b].id) })
+	page, more := pageOf(users, offset, q.Page.Limit)
+	for _, u := range page {
+		out.Users = append(out.Users, e.userList[u].id)
+	}
+	if more {
+		out.Next = e.cursor(h, offset+len(page))
+	}
+	if q.Groups && offset == 0 && qu.perm != nil {
+		out.Groups = e.groupsHolding(qu.perm, o)
+	}
+	return out, nil
+}
+
+// subjectCandidates returns the users who could hold a permission on o:
+// those with grants on o's chain, its owner, the members of groups it is
+// assigned to, and accepted offers' recipients. An action whose
+// requirements reach other objects may be met by anyone, so every user is a
+// candidate then.
+func (e *Engine) subjectCandidates(q question, o obj) []int32 {
+	if q.act != nil && !onTargetOnly(q.act.Requires) {
+		all := make([]int32, len(e.userList))
+		for i := range all {
+			all[i] = int32(i)
+		}
+		return all
+	}
+	seen := map[int32]bool{}
+	var out []int32
+	add := func(us ...int32) {
+		for _, u := range us {
+			if !seen[u] {
+				seen[u] = true
+				out = append(out, u)
+			}
+		}
+	}
+	addRes := func(owner string, groups []int32, r int32) {
+		if owner != "" {
+			if u, ok := e.users.get(owner); ok {
+				add(u)
+			}
+		}
+		for _, g := range groups {
+			add(e.groupList[g].members...)
+		}
+		if r >= 0 {
+			add(e.look.resUsers[r]...)
+			for _, oi := range e.resList[r].offers {
+				if u, ok := e.users.get(e.offers[oi].Recipient); ok {
+					add(u)
+				}
+			}
+		}
+	}
+	if o.prop != nil {
+		addRes(o.prop.owner, o.prop.groups, -1)
+	}
+	start := o.res
+	if o.prop != nil {
+		start = o.prop.parent
+	}
+	for r := start; r >= 0; r = e.resList[r].parent {
+		res := &e.resList[r]
+		addRes(res.owner, res.groups, r)
+	}
+	for n := o.node; n >= 0; n = e.nodeParent[n] {
+		add(e.look.nodeUsers[n]...)
+	}
+	return out
+}
+
+// onTargetOnly reports whether every leaf of a requirement is on the target.
+func onTargetOnly(r *model.Req) bool {
+	if r == nil {
+		return true
+	}
+	if r.Kind == model.ReqPerm {
+		return r.Rel.IsTarget()
+	}
+	for _, k := range r.Kids {
+		if !onTargetOnly(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// groupsHolding lists, in id order, the groups whose own bindings on o's
+// chain give p without conditions (role or direct permissions; a
+// default-role binding depends on each member and is left out).
+func (e *Engine) groupsHolding(p *model.Permission, o obj) []string {
+	chain := map[int32]bool{}
+	for n := o.node; n >= 0; n = e.nodeParent[n] {
+		chain[n] = true
+	}
+	var out []string
+	for i := range e.bindings {
+		b := &e.bindings[i]
+		if b.Subject.Kind != rolecall.SubjectGroup || b.DefaultRole || b.Resource != nil || !b.NotBefore.IsZero() || !b.NotAfter.IsZero() {
+			continue
+		}
+		n, ok := e.nodes[b.Scope]
+		if !ok || !chain[n] {
+			continue
+		}
+		var set *model.GrantSet
+		if len(b.Permissions) > 0 {
+			var items []model.GrantItem
+			for _, id := range b.Permissions {
+				if q, ok := e.m.Perm(id); ok {
+					items = append(items, model.GrantItem{Perm: q})
+				}
+			}
+			set = model.BuildGrantSet(e.m, items, nil)
+		} else if r := e.role(n, b.Role); r != nil {
+			set = r.GrantsAt(e.nodeList[n].level.Index)
+		}
+		if set != nil && set.Plain.Has(p.Index) && !slices.Contains(out, b.Subject.ID) {
+			out = append(out, b.Subject.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func pageOf[T any](all []T, offset, limit int) (page []T, more bool) {
+	if offset > len(all) {
+		offset = len(all)
+	}
+	rest := all[offset:]
+	if limit <= 0 || limit >= len(rest) {
+		return rest, false
+	}
+	return rest[:limit], true
+}
+
+func boolString(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func lookupHash(parts ...string) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+// A cursor is the query's hash, the engine's revision and an offset,
+// signed with the engine's key.
+const cursorLen = 8 + 8 + 8 + 16
+
+func (e *Engine) cursor(query uint64, offset int) string {
+	b := make([]byte, 24, cursorLen)
+	binary.BigEndian.PutUint64(b[0:], query)
+	binary.BigEndian.PutUint64(b[8:], uint64(e.Revision))
+	binary.BigEndian.PutUint64(b[16:], uint64(offset))
+	mac := hmac.New(sha256.New, e.look.key)
+	mac.Write(b)
+	b = append(b, mac.Sum(nil)[:16]...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (e *Engine) readCursor(op, c string, query uint64) (int, error) {
+	if c == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) != cursorLen {
+		return 0, invalid(op, "cursor", "the cursor is not one this service issued; start again without it")
+	}
+	mac := hmac.New(sha256.New, e.look.key)
+	mac.Write(b[:24])
+	if !hmac.Equal(mac.Sum(nil)[:16], b[24:]) {
+		return 0, invalid(op, "cursor", "the cursor was altered or issued by another service; start again without it")
+	}
+	if binary.BigEndian.Uint64(b[0:]) != query {
+		return 0, invalid(op, "cursor", "the cursor belongs to another query; start again without it")
+	}
+	if rev := rolecall.Revision(binary.BigEndian.Uint64(b[8:])); rev != e.Revision {
+		return 0, rolecall.E(op, rolecall.FailedPrecondition, "cursor", "the cursor belongs to revision "+itoa(uint64(rev))+" and the data is now at revision "+itoa(uint64(e.Revision))+"; start the listing again")
+	}
+	return int(binary.BigEndian.Uint64(b[16:])), nil
+}
+
+func itoa(v uint64) string {
+	var buf [20]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(buf[i:])
+		}
+	}
+}
