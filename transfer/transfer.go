@@ -1,0 +1,353 @@
+// Package transfer imports and exports an organization's data as JSON
+// Lines: one object a line, {"kind": "...", "value": {...}}, in an order in
+// which every object comes after those it refers to (scopes parents first,
+// users, memberships, groups and their members, resources parents first,
+// roles, bindings, offers, invitations, domains).
+//
+// Import reads the whole input before writing anything: a line that does
+// not parse, names an unknown kind or breaks an object's shape stops the
+// import with the line number and what is wrong, and nothing is committed.
+// It then commits in batches, each one transaction, so an import killed
+// midway leaves whole batches and nothing half-applied.
+package transfer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/rolecall/rolecall"
+)
+
+// Line is one line of an export.
+type Line struct {
+	Kind  rolecall.ObjectKind `json:"kind"`
+	Value json.RawMessage     `json:"value"`
+}
+
+// DefaultBatch is how many objects an import commits per transaction.
+const DefaultBatch = 2000
+
+// Options adjust an import.
+type Options struct {
+	// Batch is the number of objects per transaction (DefaultBatch if 0).
+	Batch int
+	// Progress, when set, is called after each committed batch with the
+	// number of objects committed so far and the total.
+	Progress func(done, total int)
+}
+
+// item is one parsed line.
+type item struct {
+	line int
+	kind rolecall.ObjectKind
+	obj  any
+}
+
+// Import reads JSON Lines from r and creates every object in the store.
+// It returns the number of objects created and the revision of the last
+// batch.
+func Import(ctx context.Context, s rolecall.Writer, r io.Reader, opt Options) (int, rolecall.Revision, error) {
+	items, err := parse(r)
+	if err != nil {
+		return 0, 0, err
+	}
+	batch := opt.Batch
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
+	var rev rolecall.Revision
+	for start := 0; start < len(items); start += batch {
+		chunk := items[start:min(start+batch, len(items))]
+		rev, err = s.Update(ctx, func(tx rolecall.Tx) error {
+			for _, it := range chunk {
+				if err := create(tx, it); err != nil {
+					return fmt.Errorf("line %d: %w", it.line, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return start, rev, &rolecall.Error{Op: "transfer.Import", Kind: rolecall.KindOf(err), Msg: fmt.Sprintf("the batch starting at line %d was not committed (the %d objects before it were)", chunk[0].line, start), Err: err}
+		}
+		if opt.Progress != nil {
+			opt.Progress(start+len(chunk), len(items))
+		}
+	}
+	return len(items), rev, nil
+}
+
+// parse reads and checks every line before anything is written.
+func parse(r io.Reader) ([]item, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var items []item
+	n := 0
+	for sc.Scan() {
+		n++
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		var l Line
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&l); err != nil {
+			return nil, lineErr(n, "not a JSON object {\"kind\": ..., \"value\": {...}}: "+err.Error())
+		}
+		obj, err := decodeValue(l.Kind, l.Value)
+		if err != nil {
+			return nil, lineErr(n, err.Error())
+		}
+		items = append(items, item{line: n, kind: l.Kind, obj: obj})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &rolecall.Error{Op: "transfer.Import", Kind: rolecall.Invalid, Name: fmt.Sprintf("line %d", n+1), Msg: "cannot read the input", Err: err}
+	}
+	return items, nil
+}
+
+func lineErr(n int, msg string) error {
+	return rolecall.E("transfer.Import", rolecall.Invalid, fmt.Sprintf("line %d", n), msg+"; nothing was imported")
+}
+
+// kinds lists the importable kinds in export order.
+var kinds = []rolecall.ObjectKind{
+	rolecall.ObjScope, rolecall.ObjUser, rolecall.ObjMembership, rolecall.ObjGroup, rolecall.ObjGroupMember,
+	rolecall.ObjResource, rolecall.ObjRole, rolecall.ObjBinding, rolecall.ObjOffer, rolecall.ObjInvitation, rolecall.ObjDomain,
+}
+
+func decodeValue(kind rolecall.ObjectKind, v json.RawMessage) (any, error) {
+	var obj any
+	switch kind {
+	case rolecall.ObjScope:
+		obj = &rolecall.Scope{}
+	case rolecall.ObjUser:
+		obj = &rolecall.User{}
+	case rolecall.ObjMembership:
+		obj = &rolecall.Membership{}
+	case rolecall.ObjGroup:
+		obj = &rolecall.Group{}
+	case rolecall.ObjGroupMember:
+		obj = &rolecall.GroupMember{}
+	case rolecall.ObjResource:
+		obj = &rolecall.Resource{}
+	case rolecall.ObjRole:
+		obj = &rolecall.Role{}
+	case rolecall.ObjBinding:
+		obj = &rolecall.Binding{}
+	case rolecall.ObjOffer:
+		obj = &rolecall.Offer{}
+	case rolecall.ObjInvitation:
+		obj = &rolecall.Invitation{}
+	case rolecall.ObjDomain:
+		obj = &rolecall.Domain{}
+	default:
+		names := make([]string, len(kinds))
+		for i, k := range kinds {
+			names[i] = string(k)
+		}
+		return nil, fmt.Errorf("unknown kind %q; kinds are %s", kind, strings.Join(names, ", "))
+	}
+	if len(v) == 0 {
+		return nil, fmt.Errorf("the %s has no value", kind)
+	}
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(obj); err != nil {
+		return nil, fmt.Errorf("the %s does not decode: %v", kind, err)
+	}
+	if k, ok := obj.(interface{ Key() string }); ok && strings.Trim(k.Key(), "@/:") == "" && kind != rolecall.ObjBinding && kind != rolecall.ObjOffer && kind != rolecall.ObjInvitation {
+		return nil, fmt.Errorf("the %s has no id", kind)
+	}
+	return obj, nil
+}
+
+func create(tx rolecall.Tx, it item) error {
+	switch o := it.obj.(type) {
+	case *rolecall.Scope:
+		return tx.CreateScope(*o)
+	case *rolecall.User:
+		return tx.CreateUser(*o)
+	case *rolecall.Membership:
+		return tx.CreateMembership(*o)
+	case *rolecall.Group:
+		return tx.CreateGroup(*o)
+	case *rolecall.GroupMember:
+		return tx.CreateGroupMember(*o)
+	case *rolecall.Resource:
+		return tx.CreateResource(*o)
+	case *rolecall.Role:
+		return tx.CreateRole(*o)
+	case *rolecall.Binding:
+		return tx.CreateBinding(o)
+	case *rolecall.Offer:
+		return tx.CreateOffer(o)
+	case *rolecall.Invitation:
+		return tx.CreateInvitation(o)
+	case *rolecall.Domain:
+		return tx.CreateDomain(*o)
+	}
+	return fmt.Errorf("cannot import a %s", it.kind)
+}
+
+// Export writes an organization's data (its scope tree and everything in
+// it; the users who are members of it) as JSON Lines in import order. An
+// empty org exports everything.
+func Export(ctx context.Context, s rolecall.Reader, org string, w io.Writer) (int, error) {
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return ExportSnapshot(snap, org, w)
+}
+
+// ExportSnapshot writes a snapshot's data for one organization (or all, for
+// an empty org) as JSON Lines.
+func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, error) {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	n := 0
+	put := func(kind rolecall.ObjectKind, v any) error {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		n++
+		return enc.Encode(Line{Kind: kind, Value: raw})
+	}
+	parent := map[string]string{}
+	for _, sc := range snap.Scopes {
+		parent[sc.ID] = sc.Parent
+	}
+	orgOf := func(id string) string {
+		for i := 0; i < 64 && parent[id] != ""; i++ {
+			id = parent[id]
+		}
+		return id
+	}
+	inOrg := func(scope string) bool { return org == "" || orgOf(scope) == org }
+	// scopes, parents first
+	var scopes []rolecall.Scope
+	for _, sc := range snap.Scopes {
+		if inOrg(sc.ID) {
+			scopes = append(scopes, sc)
+		}
+	}
+	depth := func(id string) int {
+		d := 0
+		for ; parent[id] != "" && d < 64; d++ {
+			id = parent[id]
+		}
+		return d
+	}
+	slices.SortStableFunc(scopes, func(a, b rolecall.Scope) int { return depth(a.ID) - depth(b.ID) })
+	for _, sc := range scopes {
+		if err := put(rolecall.ObjScope, sc); err != nil {
+			return n, err
+		}
+	}
+	members := map[string]bool{}
+	for _, m := range snap.Memberships {
+		if inOrg(m.Scope) {
+			members[m.User] = true
+		}
+	}
+	for _, u := range snap.Users {
+		if org == "" || members[u.ID] {
+			if err := put(rolecall.ObjUser, u); err != nil {
+				return n, err
+			}
+		}
+	}
+	for _, m := range snap.Memberships {
+		if inOrg(m.Scope) {
+			if err := put(rolecall.ObjMembership, m); err != nil {
+				return n, err
+			}
+		}
+	}
+	groups := map[string]bool{}
+	for _, g := range snap.Groups {
+		if inOrg(g.Scope) {
+			groups[g.ID] = true
+			if err := put(rolecall.ObjGroup, g); err != nil {
+				return n, err
+			}
+		}
+	}
+	for _, gm := range snap.GroupMembers {
+		if groups[gm.Group] {
+			if err := put(rolecall.ObjGroupMember, gm); err != nil {
+				return n, err
+			}
+		}
+	}
+	// resources, parents first
+	homes := map[string]string{}
+	resParent := map[string]string{}
+	for _, r := range snap.Resources {
+		if r.Parent != nil {
+			resParent[r.Key()] = r.Parent.String()
+		} else {
+			homes[r.Key()] = r.Scope
+		}
+	}
+	homeOf := func(key string) (string, int) {
+		d := 0
+		for ; resParent[key] != "" && d < 64; d++ {
+			key = resParent[key]
+		}
+		return homes[key], d
+	}
+	var res []rolecall.Resource
+	for _, r := range snap.Resources {
+		if h, _ := homeOf(r.Key()); inOrg(h) {
+			res = append(res, r)
+		}
+	}
+	slices.SortStableFunc(res, func(a, b rolecall.Resource) int {
+		_, da := homeOf(a.Key())
+		_, db := homeOf(b.Key())
+		return da - db
+	})
+	for _, r := range res {
+		if err := put(rolecall.ObjResource, r); err != nil {
+			return n, err
+		}
+	}
+	for _, r := range snap.Roles {
+		if org == "" || r.Org == org {
+			if err := put(rolecall.ObjRole, r); err != nil {
+				return n, err
+			}
+		}
+	}
+	for _, b := range snap.Bindings {
+		where := b.Scope
+		if b.Resource != nil {
+			where, _ = homeOf(b.Resource.String())
+		}
+		if inOrg(where) {
+			if err := put(rolecall.ObjBinding, b); err != nil {
+				return n, err
+			}
+		}
+	}
+	for _, o := range snap.Offers {
+		if h, _ := homeOf(o.Resource.String()); inOrg(h) {
+			if err := put(rolecall.ObjOffer, o); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return n, err
+	}
+	return n, nil
+}
