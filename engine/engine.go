@@ -915,3 +915,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// FromSnapshot builds an engine over a store's snapshot; the engine's
+// Revision is the snapshot's.
+func FromSnapshot(m *model.Model, s *rolecall.Snapshot) (*Engine, error) {
+	e, err := New(m, &Data{
+		Scopes: s.Scopes, Users: s.Users, Memberships: s.Memberships, Groups: s.Groups,
+		GroupMembers: s.GroupMembers, Resources: s.Resources, Roles: s.Roles, Bindings: s.Bindings, Offers: s.Offers,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.Revision = s.Revision
+	return e, nil
+}
