@@ -1,0 +1,61 @@
+// Package storetest is the conformance suite of rolecall.Store: one
+// function, Run, that every storage back end (SQLite, PostgreSQL) calls
+// from its own tests, the way testing/fstest checks a file system.
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) rolecall.Store {
+//			s, err := sqlite.Open(filepath.Join(t.TempDir(), "rolecall.db"))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// The suite is the precise statement of what the Store contract in the
+// root package leaves to words. Beyond store.go it fixes these points, and
+// every back end must agree on them:
+//
+//   - Kinds. Creating an existing key is a Conflict; replacing or deleting a
+//     missing key is NotFound; a reference to an object that does not exist
+//     (a membership's user, a resource's scope) is a FailedPrecondition, and
+//     so is deleting an object something else still refers to (the message
+//     names the referrer). Empty ids, unknown kinds, an unusable cursor or
+//     limit are Invalid. Every message names the object ("scope \"acme\"").
+//   - Integrity. Every reference the engine resolves must exist: a scope's
+//     parent, a membership's user and scope, a group's scope, a group
+//     member's group and user, a resource's scope or parent resource, its
+//     groups and its inputs, a custom role's organization and owning scope,
+//     a binding's subject and its scope or resource, an offer's resource
+//     and recipient, an invitation's scope, a domain's organization. A
+//     role's or a domain's Org must be an organization (a scope without a
+//     parent).
+//   - Organizations. Every object but a user belongs to one organization
+//     (the root of its scope's tree), reported as Change.Org. It is fixed at
+//     creation: a Replace that would move an object to another organization
+//     is Invalid, and so is a move that would make a scope or resource its
+//     own ancestor. Moves within the organization are allowed. An
+//     invitation's Org is filled in from its scope when empty.
+//   - Revisions. A new store is at revision 0. Every Update that writes
+//     something commits at a revision greater than every earlier one; an
+//     Update whose function writes nothing commits nothing and returns the
+//     current head, so every revision has at least one change.
+//   - Transactions. A Tx call that fails changes nothing, and the
+//     transaction stays usable (create-or-replace is "Create, on Conflict
+//     Replace"). Readers, even ones called from inside the function, see
+//     only committed data. A Tx used after its Update returned fails with
+//     FailedPrecondition.
+//   - Change log. Changes(after, limit) needs limit ≥ 1 and returns whole
+//     revisions: as many as fit in limit changes, but always the first one
+//     whole, however large. Every change of a revision has the same At.
+//     Invitations, domains and audit events are logged too, though a
+//     Snapshot holds neither.
+//   - Domains are keyed in lower case: the store lowers Domain.Domain, and
+//     Delete(ObjDomain, key) takes the key in any case.
+//   - Audit. AppendAudit sets Revision, and ID and At when empty; events are
+//     never deleted (Delete of ObjAudit is Invalid). Audit lists newest
+//     first; Page.Limit ≤ 0 asks for the store's default page size, which is
+//     at least 50.
+//   - Snapshot slices come in no particular order.
+package storetest
