@@ -3,6 +3,7 @@ package rolecall
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -108,7 +109,7 @@ type Domain struct {
 }
 
 // Key returns a domain's key: the domain, lower case.
-func (d *Domain) Key() string { return d.Domain }
+func (d *Domain) Key() string { return strings.ToLower(d.Domain) }
 
 // AuditEvent records one admin act: who did what to what, the state before
 // and after, the revision it committed at, and the decision path that
@@ -149,11 +150,15 @@ type Snapshot struct {
 // running the transaction returns an error, nothing of it is.
 //
 // Create fails with Conflict when the object exists; Replace with NotFound
-// when it does not; Delete with NotFound when it does not. A binding or an
-// offer created with an empty ID is given one. Objects are checked for the
-// store's own integrity (ids present, references to existing objects,
-// deleting something others refer to is a FailedPrecondition); the model's
-// rules are the engine's and the admin layer's business.
+// when it does not; Delete with NotFound when it does not. A binding, an
+// offer or an invitation created with an empty ID is given one (set on the
+// pointer). Objects are checked for the store's own integrity: ids present
+// (Invalid otherwise), references to existing objects, and deleting
+// something others still refer to, are FailedPrecondition naming the other
+// object. An object's organization is fixed at creation. A failed call
+// changes nothing and leaves the transaction usable. The model's rules are
+// the engine's and the admin layer's business. storetest states every rule
+// precisely; all back ends pass it.
 type Tx interface {
 	// Revision is the revision this transaction will commit at.
 	Revision() Revision
@@ -194,9 +199,10 @@ type Page struct {
 type Writer interface {
 	// Update runs fn in one transaction and commits it, returning the
 	// revision it committed at. If fn returns an error, or the commit fails,
-	// nothing is written and the error is returned. Update retries fn when
-	// the back end reports a serialization conflict, so fn must not have
-	// effects outside the transaction.
+	// nothing is written and the error is returned. An fn that writes
+	// nothing commits nothing and Update returns the current head. Update
+	// may run fn again after a serialization conflict or a busy database,
+	// so fn must not have effects outside the transaction.
 	Update(ctx context.Context, fn func(Tx) error) (Revision, error)
 }
 
@@ -206,12 +212,14 @@ type Reader interface {
 	// of the revision it reports.
 	Snapshot(ctx context.Context) (*Snapshot, error)
 	// Changes returns committed changes with revisions greater than after,
-	// in order, at most limit of them (whole revisions only, so a caller
-	// never sees half a transaction).
+	// in order, in whole revisions only (a caller never sees half a
+	// transaction): as many revisions as fit in limit changes, but always
+	// the first one whole however large. limit must be at least 1.
 	Changes(ctx context.Context, after Revision, limit int) ([]Change, error)
 	// Head returns the latest committed revision.
 	Head(ctx context.Context) (Revision, error)
-	// Audit lists an organization's audit events, newest first.
+	// Audit lists an organization's audit events, newest first; a Limit of
+	// 0 asks for the store's default page size.
 	Audit(ctx context.Context, org string, p Page) (events []AuditEvent, next string, err error)
 }
 

@@ -293,8 +293,8 @@ func (e *Engine) LookupSubjects(q SubjectQuery) (SubjectResult, error) {
 // subjectCandidates returns the users who could hold a permission on o:
 // those with grants on o's chain, its owner, the members of groups it is
 // assigned to, and accepted offers' recipients. An action whose
-// requirements reach other objects may be met by anyone, so every user is a
-// candidate then.
+// requirements reach other objects, or apply only under a condition, may
+// be met by anyone, so every user is a candidate then.
 func (e *Engine) subjectCandidates(q question, o obj) []int32 {
 	if q.act != nil && !onTargetOnly(q.act.Requires) {
 		all := make([]int32, len(e.userList))
@@ -348,10 +348,15 @@ func (e *Engine) subjectCandidates(q question, o obj) []int32 {
 	return out
 }
 
-// onTargetOnly reports whether every leaf of a requirement is on the target.
+// onTargetOnly reports whether a requirement can be met only by grants on
+// the target: every leaf is on the target, and no node is conditional (a
+// conditional node is met by anyone where its condition is false).
 func onTargetOnly(r *model.Req) bool {
 	if r == nil {
 		return true
+	}
+	if r.If != nil {
+		return false
 	}
 	if r.Kind == model.ReqPerm {
 		return r.Rel.IsTarget()
