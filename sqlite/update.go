@@ -106,6 +106,26 @@ type tx struct {
 	seq  int        // changes logged so far
 	err  error      // the first database failure: the transaction can only roll back
 	done bool       // Update has returned
+	// stmts caches the transaction's prepared statements by query text, so
+	// a batch of writes prepares each statement once; they close with the
+	// transaction.
+	stmts map[string]*sql.Stmt
+}
+
+// stmt returns the transaction's prepared statement for query.
+func (t *tx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.tx.PrepareContext(t.ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st
+	return st, nil
 }
 
 func (t *tx) Revision() rolecall.Revision { return t.rev }
@@ -137,7 +157,11 @@ func (e databaseError) Error() string { return e.err.Error() }
 
 // exec runs a statement in the transaction.
 func (t *tx) exec(query string, args ...any) error {
-	if _, err := t.tx.ExecContext(t.ctx, query, args...); err != nil {
+	st, err := t.stmt(query)
+	if err == nil {
+		_, err = st.ExecContext(t.ctx, args...)
+	}
+	if err != nil {
 		return databaseError{err}
 	}
 	return nil
@@ -146,7 +170,11 @@ func (t *tx) exec(query string, args ...any) error {
 // lookup reads one row's column; ok is false when there is no such row.
 func (t *tx) lookup(query string, args ...any) (value string, ok bool, err error) {
 	var v sql.NullString
-	switch err := t.tx.QueryRowContext(t.ctx, query, args...).Scan(&v); err {
+	st, err := t.stmt(query)
+	if err != nil {
+		return "", false, databaseError{err}
+	}
+	switch err := st.QueryRowContext(t.ctx, args...).Scan(&v); err {
 	case nil:
 		return v.String, true, nil
 	case sql.ErrNoRows:
