@@ -231,3 +231,13 @@ type Store interface {
 	Writer
 	Close() error
 }
+
+// Loader is implemented by stores that can write many objects at once
+// faster than through Update: an import, the first load of an
+// organization. Load creates every object of the snapshot (its Revision is
+// ignored) in one transaction at one revision, with the same integrity
+// checks, change log and errors as the equivalent Update; on any error
+// nothing is written.
+type Loader interface {
+	Load(ctx context.Context, objects *Snapshot) (Revision, error)
+}
