@@ -305,20 +305,44 @@ func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, erro
 		}
 		return homes[key], d
 	}
-	var res []rolecall.Resource
-	for _, r := range snap.Resources {
-		if h, _ := homeOf(r.Key()); inOrg(h) {
-			res = append(res, r)
-		}
+	// resources after everything they refer to (parent, inputs)
+	byKey := map[string]*rolecall.Resource{}
+	for i := range snap.Resources {
+		byKey[snap.Resources[i].Key()] = &snap.Resources[i]
 	}
-	slices.SortStableFunc(res, func(a, b rolecall.Resource) int {
-		_, da := homeOf(a.Key())
-		_, db := homeOf(b.Key())
-		return da - db
-	})
-	for _, r := range res {
-		if err := put(rolecall.ObjResource, r); err != nil {
-			return n, err
+	done := map[string]bool{}
+	var ordered []*rolecall.Resource
+	var visit func(r *rolecall.Resource)
+	visit = func(r *rolecall.Resource) {
+		k := r.Key()
+		if done[k] {
+			return
+		}
+		done[k] = true
+		var deps []string
+		if r.Parent != nil {
+			deps = append(deps, r.Parent.String())
+		}
+		for _, name := range sortedKeys(r.Inputs) {
+			for _, in := range r.Inputs[name] {
+				deps = append(deps, in.String())
+			}
+		}
+		for _, d := range deps {
+			if dr := byKey[d]; dr != nil {
+				visit(dr)
+			}
+		}
+		ordered = append(ordered, r)
+	}
+	for i := range snap.Resources {
+		visit(&snap.Resources[i])
+	}
+	for _, r := range ordered {
+		if h, _ := homeOf(r.Key()); inOrg(h) {
+			if err := put(rolecall.ObjResource, *r); err != nil {
+				return n, err
+			}
 		}
 	}
 	for _, r := range snap.Roles {
@@ -350,4 +374,13 @@ func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, erro
 		return n, err
 	}
 	return n, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

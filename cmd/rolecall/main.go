@@ -33,7 +33,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
-	root.AddCommand(modelCmd(), scenariosCmd(), demoCmd())
+	root.AddCommand(modelCmd(), scenariosCmd(), demoCmd(), importCmd(), exportCmd())
 	if err := root.Execute(); err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {

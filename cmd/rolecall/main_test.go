@@ -66,3 +66,29 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("exit %d:\n%s\n%s", code, out, errs)
 	}
 }
+
+func TestImportExport(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte(`{"kind":"scope","value":{"id":"acme","level":"tenant"}}
+{"kind":"scope","value":{"id":"A","level":"project","parent":"acme"}}
+{"kind":"user","value":{"id":"ann"}}
+{"kind":"membership","value":{"user":"ann","scope":"A"}}
+`), 0o644)
+	db := filepath.Join(dir, "rc.db")
+	if code, out, errs := run("import", "--store", db, in); code != 0 || !strings.Contains(out, "imported 4 objects") {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs := run("export", "--store", db, "--org", "acme")
+	if code != 0 || strings.Count(out, "\n") != 4 || !strings.Contains(errs, "exported 4 objects") {
+		t.Fatalf("export: exit %d\n%s%s", code, out, errs)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"kind":"user","value":{"id":"zed"}}`+"\n"+`{"kind":"usr","value":{}}`+"\n"), 0o644)
+	if code, _, errs := run("import", "--store", db, bad); code != 1 || !strings.Contains(errs, "line 2: unknown kind \"usr\"") {
+		t.Fatalf("bad import: exit %d\n%s", code, errs)
+	}
+	if _, out, _ := run("export", "--store", db); strings.Contains(out, "zed") {
+		t.Fatal("a refused import wrote something")
+	}
+}

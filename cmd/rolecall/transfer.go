@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/rolecall/rolecall/transfer"
+	"github.com/spf13/cobra"
+)
+
+func importCmd() *cobra.Command {
+	var store string
+	var batch int
+	cmd := &cobra.Command{
+		Use:   "import [--store STORE] FILE|-",
+		Short: "Import an organization's data from JSON Lines",
+		Long: `Reads JSON Lines ({"kind": ..., "value": {...}} a line, as export writes
+them) and creates every object. Every line is checked before anything is
+written: a bad line stops the import with its number, and nothing is
+committed. Objects are then committed in batches, one transaction each.
+STORE is a SQLite file (default ` + defaultStore + `) or a postgres:// URL.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var in io.Reader = cmd.InOrStdin()
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				in = f
+			}
+			s, err := openStore(cmd.Context(), store)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			opt := transfer.Options{Batch: batch}
+			if isTerminal(cmd.ErrOrStderr()) {
+				opt.Progress = func(done, total int) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "\rimported %d of %d objects (%d%%)", done, total, done*100/max(total, 1))
+					if done == total {
+						fmt.Fprintln(cmd.ErrOrStderr())
+					}
+				}
+			}
+			n, rev, err := transfer.Import(cmd.Context(), s, in, opt)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d objects; the store is at revision %d\n", n, rev)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&store, "store", "", "SQLite file path or postgres:// URL (default "+defaultStore+")")
+	cmd.Flags().IntVar(&batch, "batch", transfer.DefaultBatch, "objects per transaction")
+	return cmd
+}
+
+func exportCmd() *cobra.Command {
+	var store, org string
+	cmd := &cobra.Command{
+		Use:   "export [--store STORE] [--org ORG] [FILE]",
+		Short: "Export an organization's data (or everything) as JSON Lines",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			if len(args) == 1 && args[0] != "-" {
+				f, err := os.Create(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				out = f
+			}
+			s, err := openStore(cmd.Context(), store)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			n, err := transfer.Export(cmd.Context(), s, org, out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d objects\n", n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&store, "store", "", "SQLite file path or postgres:// URL (default "+defaultStore+")")
+	cmd.Flags().StringVar(&org, "org", "", "the organization to export (default: everything)")
+	return cmd
+}
+
+// isTerminal reports whether w is a terminal (for progress output).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
