@@ -15,4 +15,9 @@
 // takes the transaction's revision and holds the row until commit. Commit
 // order is therefore revision order, and a reader of the change log never
 // sees revision n+1 while n is still to commit.
+//
+// Store is also a rolecall.Loader: Load writes a whole snapshot of objects
+// (an import, the first load of an organization) in one transaction, with
+// the checks and the change log of the equivalent Update, but with one
+// COPY per table instead of round trips per object.
 package postgres

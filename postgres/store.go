@@ -107,46 +107,57 @@ const (
 // retrying the whole transaction when the database reports a serialization
 // failure or a deadlock.
 func (s *Store) Update(ctx context.Context, fn func(rolecall.Tx) error) (rolecall.Revision, error) {
+	return s.retrying(ctx, "postgres.Update", func() (rolecall.Revision, error) { return s.update(ctx, fn) })
+}
+
+// retrying runs one attempt at a write transaction, and runs it again
+// while it fails with a serialization failure or a deadlock, up to
+// maxAttempts times.
+func (s *Store) retrying(ctx context.Context, op string, attempt func() (rolecall.Revision, error)) (rolecall.Revision, error) {
 	backoff := firstBackoff
-	for attempt := 1; ; attempt++ {
-		rev, err := s.update(ctx, fn)
+	for n := 1; ; n++ {
+		rev, err := attempt()
 		if err == nil || !retryable(err) {
 			return rev, err
 		}
-		if attempt == maxAttempts {
-			return 0, &rolecall.Error{Op: "postgres.Update", Kind: rolecall.Unavailable,
-				Msg: fmt.Sprintf("the transaction conflicted with others %d times; try again", attempt), Err: err}
+		if n == maxAttempts {
+			return 0, &rolecall.Error{Op: op, Kind: rolecall.Unavailable,
+				Msg: fmt.Sprintf("the transaction conflicted with others %d times; try again", n), Err: err}
 		}
 		// Full jitter: concurrent losers spread out instead of colliding again.
 		d := backoff/2 + rand.N(backoff/2+1)
 		select {
 		case <-ctx.Done():
-			return 0, dbErr("postgres.Update", "", ctx.Err())
+			return 0, dbErr(op, "", ctx.Err())
 		case <-time.After(d):
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
-// update makes one attempt at an Update.
-func (s *Store) update(ctx context.Context, fn func(rolecall.Tx) error) (rolecall.Revision, error) {
-	const op = "postgres.Update"
+// begin starts a write transaction and takes its revision, once this
+// process's earlier writers are done. The caller calls done when the
+// transaction is over, committed or not; until then it holds the head row.
+func (s *Store) begin(ctx context.Context, op string) (ptx pgx.Tx, rev rolecall.Revision, done func(), err error) {
 	select {
 	case s.writing <- struct{}{}:
-		defer func() { <-s.writing }()
 	case <-ctx.Done():
-		return 0, dbErr(op, "", ctx.Err())
+		return nil, 0, nil, dbErr(op, "", ctx.Err())
 	}
 	// Read committed is enough, and on PostgreSQL avoids needless
 	// serialization failures: every writer first takes the head row (below),
 	// and each later statement reads what the writers before it committed.
 	// CockroachDB runs it as serializable unless read committed is enabled;
 	// either is correct.
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	ptx, err = s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return 0, dbErr(op, "", err)
+		<-s.writing
+		return nil, 0, nil, dbErr(op, "", err)
 	}
-	defer ptx.Rollback(context.WithoutCancel(ctx))
+	done = func() {
+		ptx.Rollback(context.WithoutCancel(ctx)) // a no-op after Commit
+		<-s.writing
+	}
 
 	// Taking the revision by incrementing the one head row makes every
 	// writer wait here for the previous one to commit or roll back, so
@@ -158,11 +169,23 @@ func (s *Store) update(ctx context.Context, fn func(rolecall.Tx) error) (rolecal
 	// had seen 8 would ask for changes after 8 and miss 7 for ever.) The
 	// cost is that writes do not run in parallel; they are short, and the
 	// change log needs a total order anyway.
-	var rev int64
-	if err := ptx.QueryRow(ctx, `UPDATE head SET revision = revision + 1 RETURNING revision`).Scan(&rev); err != nil {
-		return 0, dbErr(op, "", err)
+	var r int64
+	if err := ptx.QueryRow(ctx, `UPDATE head SET revision = revision + 1 RETURNING revision`).Scan(&r); err != nil {
+		done()
+		return nil, 0, nil, dbErr(op, "", err)
 	}
-	t := &tx{ctx: ctx, tx: ptx, rev: rolecall.Revision(rev), at: time.Now().UTC().Truncate(time.Microsecond)}
+	return ptx, rolecall.Revision(r), done, nil
+}
+
+// update makes one attempt at an Update.
+func (s *Store) update(ctx context.Context, fn func(rolecall.Tx) error) (rolecall.Revision, error) {
+	const op = "postgres.Update"
+	ptx, rev, done, err := s.begin(ctx, op)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	t := &tx{ctx: ctx, tx: ptx, rev: rev, at: time.Now().UTC().Truncate(time.Microsecond)}
 	ferr := fn(t)
 	t.done = true
 	if t.err != nil {

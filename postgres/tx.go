@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,23 +158,41 @@ func (t *tx) orgOf(op string, kind rolecall.ObjectKind, key string) (string, boo
 	return org, true, nil
 }
 
+// A resolver says whether the objects that an object refers to exist, and
+// in which organization. A transaction asks the database; Load asks the
+// objects it loads and the rows it read from the database up front. The
+// checks of each kind of object (scopeObject and the others) are written
+// once against it, so that Update and Load agree on every rule and every
+// error.
+type resolver interface {
+	// orgOf returns the organization of an existing object, and whether it
+	// exists.
+	orgOf(op string, kind rolecall.ObjectKind, key string) (string, bool, error)
+	// missing returns the first of keys that does not exist, or "".
+	missing(op string, kind rolecall.ObjectKind, keys []string) (string, error)
+}
+
 // need returns the organization of an object that o refers to, or a
 // FailedPrecondition error naming both when it does not exist.
-func (t *tx) need(op string, o *object, kind rolecall.ObjectKind, key string) (string, error) {
-	org, ok, err := t.orgOf(op, kind, key)
+func need(rv resolver, op string, o *object, kind rolecall.ObjectKind, key string) (string, error) {
+	org, ok, err := rv.orgOf(op, kind, key)
 	if err != nil {
 		return "", err
 	}
 	if !ok {
-		return "", rolecall.E(op, rolecall.FailedPrecondition, name(o.kind, o.key),
-			fmt.Sprintf("refers to %s, which does not exist; create it first", name(kind, key)))
+		return "", missingRef(op, o, kind, key)
 	}
 	return org, nil
 }
 
+func missingRef(op string, o *object, kind rolecall.ObjectKind, key string) error {
+	return rolecall.E(op, rolecall.FailedPrecondition, name(o.kind, o.key),
+		fmt.Sprintf("refers to %s, which does not exist; create it first", name(kind, key)))
+}
+
 // needOrg is need for an organization: a scope without a parent.
-func (t *tx) needOrg(op string, o *object, id string) error {
-	org, err := t.need(op, o, rolecall.ObjScope, id)
+func needOrg(rv resolver, op string, o *object, id string) error {
+	org, err := need(rv, op, o, rolecall.ObjScope, id)
 	if err != nil {
 		return err
 	}
@@ -185,25 +204,39 @@ func (t *tx) needOrg(op string, o *object, id string) error {
 }
 
 // needAll is need for a list of keys, in one query.
-func (t *tx) needAll(op string, o *object, kind rolecall.ObjectKind, keys []string) error {
-	if err := t.usable(op); err != nil || len(keys) == 0 {
+func needAll(rv resolver, op string, o *object, kind rolecall.ObjectKind, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	k, err := rv.missing(op, kind, keys)
+	if err != nil {
 		return err
+	}
+	if k != "" {
+		return missingRef(op, o, kind, k)
+	}
+	return nil
+}
+
+// missing returns the first of keys that no object of kind has.
+func (t *tx) missing(op string, kind rolecall.ObjectKind, keys []string) (string, error) {
+	if err := t.usable(op); err != nil {
+		return "", err
 	}
 	rows, err := t.tx.Query(t.ctx, `SELECT key FROM `+tables[kind]+` WHERE key = ANY($1)`, keys)
 	if err != nil {
-		return t.fail(op, name(o.kind, o.key), err)
+		return "", t.fail(op, name(kind, keys[0]), err)
 	}
 	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return t.fail(op, name(o.kind, o.key), err)
+		return "", t.fail(op, name(kind, keys[0]), err)
 	}
 	for _, k := range keys {
 		if !slices.Contains(found, k) {
-			return rolecall.E(op, rolecall.FailedPrecondition, name(o.kind, o.key),
-				fmt.Sprintf("refers to %s, which does not exist; create it first", name(kind, k)))
+			return k, nil
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // create inserts o, failing with Conflict when an object of its kind has
@@ -376,7 +409,7 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // scope
 
-func (t *tx) scope(op string, s *rolecall.Scope) (*object, error) {
+func scopeObject(rv resolver, op string, s *rolecall.Scope) (*object, error) {
 	if err := required(op, rolecall.ObjScope, s.ID, "id", s.ID); err != nil {
 		return nil, err
 	}
@@ -386,7 +419,7 @@ func (t *tx) scope(op string, s *rolecall.Scope) (*object, error) {
 		return nil, rolecall.E(op, rolecall.Invalid, name(o.kind, o.key), "cannot be its own parent")
 	}
 	if s.Parent != "" {
-		org, err := t.need(op, o, rolecall.ObjScope, s.Parent)
+		org, err := need(rv, op, o, rolecall.ObjScope, s.Parent)
 		if err != nil {
 			return nil, err
 		}
@@ -400,7 +433,7 @@ func (t *tx) CreateScope(s rolecall.Scope) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.scope(op, &s)
+	o, err := scopeObject(t, op, &s)
 	if err != nil {
 		return err
 	}
@@ -412,7 +445,7 @@ func (t *tx) ReplaceScope(s rolecall.Scope) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.scope(op, &s)
+	o, err := scopeObject(t, op, &s)
 	if err != nil {
 		return err
 	}
@@ -454,7 +487,7 @@ func (t *tx) noCycle(op string, o *object, parent string) error {
 
 // user
 
-func (t *tx) user(op string, u *rolecall.User) (*object, error) {
+func userObject(op string, u *rolecall.User) (*object, error) {
 	if err := required(op, rolecall.ObjUser, u.ID, "id", u.ID); err != nil {
 		return nil, err
 	}
@@ -466,7 +499,7 @@ func (t *tx) CreateUser(u rolecall.User) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.user(op, &u)
+	o, err := userObject(op, &u)
 	if err != nil {
 		return err
 	}
@@ -478,7 +511,7 @@ func (t *tx) ReplaceUser(u rolecall.User) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.user(op, &u)
+	o, err := userObject(op, &u)
 	if err != nil {
 		return err
 	}
@@ -487,16 +520,16 @@ func (t *tx) ReplaceUser(u rolecall.User) error {
 
 // membership
 
-func (t *tx) membership(op string, m *rolecall.Membership) (*object, error) {
+func membershipObject(rv resolver, op string, m *rolecall.Membership) (*object, error) {
 	if err := required(op, rolecall.ObjMembership, m.Key(), "user", m.User, "scope", m.Scope); err != nil {
 		return nil, err
 	}
 	o := &object{kind: rolecall.ObjMembership, key: m.Key(),
 		cols: []string{"user_id", "scope"}, vals: []any{m.User, m.Scope}, obj: m}
-	if _, err := t.need(op, o, rolecall.ObjUser, m.User); err != nil {
+	if _, err := need(rv, op, o, rolecall.ObjUser, m.User); err != nil {
 		return nil, err
 	}
-	org, err := t.need(op, o, rolecall.ObjScope, m.Scope)
+	org, err := need(rv, op, o, rolecall.ObjScope, m.Scope)
 	o.org = org
 	return o, err
 }
@@ -506,7 +539,7 @@ func (t *tx) CreateMembership(m rolecall.Membership) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.membership(op, &m)
+	o, err := membershipObject(t, op, &m)
 	if err != nil {
 		return err
 	}
@@ -518,7 +551,7 @@ func (t *tx) ReplaceMembership(m rolecall.Membership) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.membership(op, &m)
+	o, err := membershipObject(t, op, &m)
 	if err != nil {
 		return err
 	}
@@ -527,12 +560,12 @@ func (t *tx) ReplaceMembership(m rolecall.Membership) error {
 
 // group
 
-func (t *tx) group(op string, g *rolecall.Group) (*object, error) {
+func groupObject(rv resolver, op string, g *rolecall.Group) (*object, error) {
 	if err := required(op, rolecall.ObjGroup, g.ID, "id", g.ID, "scope", g.Scope); err != nil {
 		return nil, err
 	}
 	o := &object{kind: rolecall.ObjGroup, key: g.Key(), cols: []string{"scope"}, vals: []any{g.Scope}, obj: g}
-	org, err := t.need(op, o, rolecall.ObjScope, g.Scope)
+	org, err := need(rv, op, o, rolecall.ObjScope, g.Scope)
 	o.org = org
 	return o, err
 }
@@ -542,7 +575,7 @@ func (t *tx) CreateGroup(g rolecall.Group) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.group(op, &g)
+	o, err := groupObject(t, op, &g)
 	if err != nil {
 		return err
 	}
@@ -554,7 +587,7 @@ func (t *tx) ReplaceGroup(g rolecall.Group) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.group(op, &g)
+	o, err := groupObject(t, op, &g)
 	if err != nil {
 		return err
 	}
@@ -569,25 +602,33 @@ func (t *tx) CreateGroupMember(m rolecall.GroupMember) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	if err := required(op, rolecall.ObjGroupMember, m.Key(), "group", m.Group, "user", m.User); err != nil {
-		return err
-	}
-	o := &object{kind: rolecall.ObjGroupMember, key: m.Key(),
-		cols: []string{"group_id", "user_id"}, vals: []any{m.Group, m.User}, obj: &m}
-	org, err := t.need(op, o, rolecall.ObjGroup, m.Group)
+	o, err := groupMemberObject(t, op, &m)
 	if err != nil {
 		return err
 	}
-	if _, err := t.need(op, o, rolecall.ObjUser, m.User); err != nil {
-		return err
+	return t.create(op, o)
+}
+
+func groupMemberObject(rv resolver, op string, m *rolecall.GroupMember) (*object, error) {
+	if err := required(op, rolecall.ObjGroupMember, m.Key(), "group", m.Group, "user", m.User); err != nil {
+		return nil, err
+	}
+	o := &object{kind: rolecall.ObjGroupMember, key: m.Key(),
+		cols: []string{"group_id", "user_id"}, vals: []any{m.Group, m.User}, obj: m}
+	org, err := need(rv, op, o, rolecall.ObjGroup, m.Group)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := need(rv, op, o, rolecall.ObjUser, m.User); err != nil {
+		return nil, err
 	}
 	o.org = org
-	return t.create(op, o)
+	return o, nil
 }
 
 // resource
 
-func (t *tx) resource(op string, r *rolecall.Resource) (*object, error) {
+func resourceObject(rv resolver, op string, r *rolecall.Resource) (*object, error) {
 	if err := required(op, rolecall.ObjResource, r.Key(), "type", r.Type, "id", r.ID); err != nil {
 		return nil, err
 	}
@@ -617,8 +658,8 @@ func (t *tx) resource(op string, r *rolecall.Resource) (*object, error) {
 		groups = []string{}
 	}
 	inputs := []string{}
-	for rel, refs := range r.Inputs {
-		for _, in := range refs {
+	for _, rel := range slices.Sorted(maps.Keys(r.Inputs)) { // sorted: the same error every time
+		for _, in := range r.Inputs[rel] {
 			if in.Type == "" || in.ID == "" {
 				return invalid(fmt.Sprintf("has an input (%s) without a type or an id", rel))
 			}
@@ -631,14 +672,14 @@ func (t *tx) resource(op string, r *rolecall.Resource) (*object, error) {
 		cols: []string{"scope", "parent", "groups", "inputs"},
 		vals: []any{nullable(r.Scope), nullable(parent), groups, inputs}, obj: r}
 	if r.Scope != "" {
-		org, err := t.need(op, o, rolecall.ObjScope, r.Scope)
+		org, err := need(rv, op, o, rolecall.ObjScope, r.Scope)
 		if err != nil {
 			return nil, err
 		}
 		o.org = org
 	}
 	if parent != "" {
-		org, err := t.need(op, o, rolecall.ObjResource, parent)
+		org, err := need(rv, op, o, rolecall.ObjResource, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -648,10 +689,10 @@ func (t *tx) resource(op string, r *rolecall.Resource) (*object, error) {
 		}
 		o.org = org
 	}
-	if err := t.needAll(op, o, rolecall.ObjGroup, groups); err != nil {
+	if err := needAll(rv, op, o, rolecall.ObjGroup, groups); err != nil {
 		return nil, err
 	}
-	if err := t.needAll(op, o, rolecall.ObjResource, inputs); err != nil {
+	if err := needAll(rv, op, o, rolecall.ObjResource, inputs); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -662,7 +703,7 @@ func (t *tx) CreateResource(r rolecall.Resource) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.resource(op, &r)
+	o, err := resourceObject(t, op, &r)
 	if err != nil {
 		return err
 	}
@@ -674,7 +715,7 @@ func (t *tx) ReplaceResource(r rolecall.Resource) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.resource(op, &r)
+	o, err := resourceObject(t, op, &r)
 	if err != nil {
 		return err
 	}
@@ -691,17 +732,17 @@ func (t *tx) ReplaceResource(r rolecall.Resource) error {
 
 // role
 
-func (t *tx) role(op string, r *rolecall.Role) (*object, error) {
+func roleObject(rv resolver, op string, r *rolecall.Role) (*object, error) {
 	if err := required(op, rolecall.ObjRole, r.Key(), "id", r.ID, "org", r.Org); err != nil {
 		return nil, err
 	}
 	o := &object{kind: rolecall.ObjRole, key: r.Key(), org: r.Org,
 		cols: []string{"scope"}, vals: []any{nullable(r.Scope)}, obj: r}
-	if err := t.needOrg(op, o, r.Org); err != nil {
+	if err := needOrg(rv, op, o, r.Org); err != nil {
 		return nil, err
 	}
 	if r.Scope != "" && r.Scope != r.Org {
-		org, err := t.need(op, o, rolecall.ObjScope, r.Scope)
+		org, err := need(rv, op, o, rolecall.ObjScope, r.Scope)
 		if err != nil {
 			return nil, err
 		}
@@ -718,7 +759,7 @@ func (t *tx) CreateRole(r rolecall.Role) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.role(op, &r)
+	o, err := roleObject(t, op, &r)
 	if err != nil {
 		return err
 	}
@@ -730,7 +771,7 @@ func (t *tx) ReplaceRole(r rolecall.Role) error {
 	if err := t.usable(op); err != nil {
 		return err
 	}
-	o, err := t.role(op, &r)
+	o, err := roleObject(t, op, &r)
 	if err != nil {
 		return err
 	}
@@ -747,18 +788,32 @@ func (t *tx) CreateBinding(b *rolecall.Binding) error {
 	if b == nil {
 		return rolecall.E(op, rolecall.Invalid, string(rolecall.ObjBinding), "no binding given")
 	}
-	if err := required(op, rolecall.ObjBinding, b.ID, "subject", b.Subject.ID); err != nil {
+	o, err := bindingObject(t, op, b)
+	if err != nil {
 		return err
+	}
+	if err := t.create(op, o); err != nil {
+		return err
+	}
+	b.ID = o.key
+	return nil
+}
+
+// bindingObject checks b and returns the object to write: a copy of b,
+// with an ID when b has none.
+func bindingObject(rv resolver, op string, b *rolecall.Binding) (*object, error) {
+	if err := required(op, rolecall.ObjBinding, b.ID, "subject", b.Subject.ID); err != nil {
+		return nil, err
 	}
 	var resource string
 	if b.Resource != nil {
 		if b.Resource.Type == "" || b.Resource.ID == "" {
-			return required(op, rolecall.ObjBinding, b.ID, "resource type and id", "")
+			return nil, required(op, rolecall.ObjBinding, b.ID, "resource type and id", "")
 		}
 		resource = b.Resource.String()
 	}
 	if b.Scope == "" && resource == "" {
-		return required(op, rolecall.ObjBinding, b.ID, "scope or resource", "")
+		return nil, required(op, rolecall.ObjBinding, b.ID, "scope or resource", "")
 	}
 	nb := *b
 	if nb.ID == "" {
@@ -771,46 +826,42 @@ func (t *tx) CreateBinding(b *rolecall.Binding) error {
 	case rolecall.SubjectGroup:
 		subGroup = b.Subject.ID
 	default:
-		return rolecall.E(op, rolecall.Invalid, name(rolecall.ObjBinding, nb.ID), "has a subject that is neither a user nor a group")
+		return nil, rolecall.E(op, rolecall.Invalid, name(rolecall.ObjBinding, nb.ID), "has a subject that is neither a user nor a group")
 	}
 	o := &object{kind: rolecall.ObjBinding, key: nb.Key(),
 		cols: []string{"subject_user", "subject_group", "scope", "resource"},
 		vals: []any{nullable(subUser), nullable(subGroup), nullable(b.Scope), nullable(resource)}, obj: &nb}
 	if subUser != "" {
-		if _, err := t.need(op, o, rolecall.ObjUser, subUser); err != nil {
-			return err
+		if _, err := need(rv, op, o, rolecall.ObjUser, subUser); err != nil {
+			return nil, err
 		}
-	} else if _, err := t.need(op, o, rolecall.ObjGroup, subGroup); err != nil {
-		return err
+	} else if _, err := need(rv, op, o, rolecall.ObjGroup, subGroup); err != nil {
+		return nil, err
 	}
 	if b.Scope != "" {
-		org, err := t.need(op, o, rolecall.ObjScope, b.Scope)
+		org, err := need(rv, op, o, rolecall.ObjScope, b.Scope)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		o.org = org
 	}
 	if resource != "" {
-		org, err := t.need(op, o, rolecall.ObjResource, resource)
+		org, err := need(rv, op, o, rolecall.ObjResource, resource)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if o.org != "" && org != o.org {
-			return rolecall.E(op, rolecall.Invalid, name(o.kind, o.key), fmt.Sprintf(
+			return nil, rolecall.E(op, rolecall.Invalid, name(o.kind, o.key), fmt.Sprintf(
 				"is at scope %q in organization %q but on %s in organization %q; both must be in one", b.Scope, o.org, resource, org))
 		}
 		o.org = org
 	}
-	if err := t.create(op, o); err != nil {
-		return err
-	}
-	b.ID = nb.ID
-	return nil
+	return o, nil
 }
 
 // offer
 
-func (t *tx) offer(op string, of *rolecall.Offer) (*object, error) {
+func offerObject(rv resolver, op string, of *rolecall.Offer) (*object, error) {
 	if err := required(op, rolecall.ObjOffer, of.ID, "resource type", of.Resource.Type,
 		"resource id", of.Resource.ID, "recipient", of.Recipient); err != nil {
 		return nil, err
@@ -818,11 +869,11 @@ func (t *tx) offer(op string, of *rolecall.Offer) (*object, error) {
 	res := of.Resource.String()
 	o := &object{kind: rolecall.ObjOffer, key: of.Key(),
 		cols: []string{"resource", "recipient"}, vals: []any{res, of.Recipient}, obj: of}
-	org, err := t.need(op, o, rolecall.ObjResource, res)
+	org, err := need(rv, op, o, rolecall.ObjResource, res)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.need(op, o, rolecall.ObjUser, of.Recipient); err != nil {
+	if _, err := need(rv, op, o, rolecall.ObjUser, of.Recipient); err != nil {
 		return nil, err
 	}
 	o.org = org
@@ -841,7 +892,7 @@ func (t *tx) CreateOffer(of *rolecall.Offer) error {
 	if n.ID == "" {
 		n.ID = newID()
 	}
-	o, err := t.offer(op, &n)
+	o, err := offerObject(t, op, &n)
 	if err != nil {
 		return err
 	}
@@ -860,7 +911,7 @@ func (t *tx) ReplaceOffer(of rolecall.Offer) error {
 	if err := required(op, rolecall.ObjOffer, "", "id", of.ID); err != nil {
 		return err
 	}
-	o, err := t.offer(op, &of)
+	o, err := offerObject(t, op, &of)
 	if err != nil {
 		return err
 	}
@@ -880,7 +931,7 @@ func (t *tx) invitation(op string, inv *rolecall.Invitation) (*object, error) {
 	}
 	o := &object{kind: rolecall.ObjInvitation, key: inv.Key(),
 		cols: []string{"scope"}, vals: []any{inv.Scope}, obj: inv}
-	org, err := t.need(op, o, rolecall.ObjScope, inv.Scope)
+	org, err := need(t, op, o, rolecall.ObjScope, inv.Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -945,7 +996,7 @@ func (t *tx) CreateDomain(d rolecall.Domain) error {
 		return err
 	}
 	o := &object{kind: rolecall.ObjDomain, key: d.Key(), org: d.Org, obj: &d}
-	if err := t.needOrg(op, o, d.Org); err != nil {
+	if err := needOrg(t, op, o, d.Org); err != nil {
 		return err
 	}
 	return t.create(op, o)
