@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -13,18 +12,9 @@ import (
 
 // Data is everything the engine indexes: the scope tree, users and their
 // memberships, groups and their members, resources, custom roles, bindings
-// and offers.
-type Data struct {
-	Scopes       []rolecall.Scope
-	Users        []rolecall.User
-	Memberships  []rolecall.Membership
-	Groups       []rolecall.Group
-	GroupMembers []rolecall.GroupMember
-	Resources    []rolecall.Resource
-	Roles        []rolecall.Role
-	Bindings     []rolecall.Binding
-	Offers       []rolecall.Offer
-}
+// and offers. It is the store's Snapshot; its Revision becomes the
+// engine's.
+type Data = rolecall.Snapshot
 
 // maxWords bounds the permission bitsets the check path keeps on the stack
 // (64 permissions per word).
@@ -223,6 +213,7 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 	}
 	e.compact()
 	e.buildLookup()
+	e.Revision = d.Revision
 	return e, nil
 }
 
@@ -904,28 +895,4 @@ func (e *Engine) defaultRole(u, n int32) (*model.Role, string) {
 		return fb, "the model's default role"
 	}
 	return nil, ""
-}
-
-// sortedKeys is a helper for deterministic output.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// FromSnapshot builds an engine over a store's snapshot; the engine's
-// Revision is the snapshot's.
-func FromSnapshot(m *model.Model, s *rolecall.Snapshot) (*Engine, error) {
-	e, err := New(m, &Data{
-		Scopes: s.Scopes, Users: s.Users, Memberships: s.Memberships, Groups: s.Groups,
-		GroupMembers: s.GroupMembers, Resources: s.Resources, Roles: s.Roles, Bindings: s.Bindings, Offers: s.Offers,
-	})
-	if err != nil {
-		return nil, err
-	}
-	e.Revision = s.Revision
-	return e, nil
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -304,7 +305,7 @@ func (e *Engine) requirement(u int32, p *model.Permission, o obj, failed []rolec
 		}
 		consider(r)
 	}
-	for _, id := range sortedKeys(shadowed) {
+	for _, id := range slices.Sorted(maps.Keys(shadowed)) {
 		consider(shadowed[id])
 	}
 	return req

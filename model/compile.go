@@ -4,6 +4,7 @@ import (
 	"errors"
 	"github.com/rolecall/rolecall/internal/yamlx"
 	"go.yaml.in/yaml/v3"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -304,7 +305,7 @@ func (c *compiler) permissions() {
 				p.Category = cat
 			}
 		case len(c.f.Categories) > 0:
-			c.at(pd.ID.Pos, "permission %q has no category; add `category:` (one of %s)", p.ID, strings.Join(keys(m.categories), ", "))
+			c.at(pd.ID.Pos, "permission %q has no category; add `category:` (one of %s)", p.ID, strings.Join(slices.Sorted(maps.Keys(m.categories)), ", "))
 		}
 		if p.Category == nil {
 			if uncategorized == nil {
@@ -447,15 +448,6 @@ func (c *compiler) permPos(p *Permission) Pos {
 		return pd.ID.Pos
 	}
 	return Pos{}
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // reservedResourceFields may not be used as attribute names.
@@ -1010,7 +1002,7 @@ func (c *compiler) roles() {
 		r.Grants, r.All = c.grantSet("role "+r.ID, rd.Grants, r.Qualifiers)
 		if len(rd.GrantsAt) > 0 {
 			r.ByLevel = map[int]*GrantSet{}
-			for _, lv := range keys(rd.GrantsAt) {
+			for _, lv := range slices.Sorted(maps.Keys(rd.GrantsAt)) {
 				l, ok := m.levels[lv]
 				if !ok {
 					c.at(rd.GrantsAt[lv].Pos, "role %q: grants_at names %q, which is not a level%s", r.ID, lv, yamlx.Closest(lv, m.levels))
@@ -1195,7 +1187,7 @@ func (c *compiler) plans() {
 		for _, f := range pd.Features {
 			p.Features = append(p.Features, f.V)
 		}
-		for _, k := range keys(pd.Limits) {
+		for _, k := range slices.Sorted(maps.Keys(pd.Limits)) {
 			if v := pd.Limits[k]; v < 0 {
 				c.at(pd.Pos, "plan %q: limit %s is %d; limits cannot be below zero", p.ID, k, v)
 			}

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"github.com/rolecall/rolecall/internal/yamlx"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -568,7 +569,7 @@ func (c *compiler) admin() {
 		c.cur = rd.Pos
 		spec, ok := ruleTypes[rd.Name.V]
 		if !ok {
-			c.at(rd.Name.Pos, "unknown admin rule %q%s; rules are %s", rd.Name.V, yamlx.Suggest(rd.Name.V, keys(ruleTypes)), strings.Join(keys(ruleTypes), ", "))
+			c.at(rd.Name.Pos, "unknown admin rule %q%s; rules are %s", rd.Name.V, yamlx.Suggest(rd.Name.V, slices.Sorted(maps.Keys(ruleTypes))), strings.Join(slices.Sorted(maps.Keys(ruleTypes)), ", "))
 			continue
 		}
 		v := reflect.New(spec.t)

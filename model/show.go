@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -102,7 +104,7 @@ func (m *Model) Show(w io.Writer) {
 	}
 	if len(m.Assumptions) > 0 {
 		fmt.Fprintf(w, "\nassumptions:\n")
-		for _, k := range keys(m.Assumptions) {
+		for _, k := range slices.Sorted(maps.Keys(m.Assumptions)) {
 			fmt.Fprintf(w, "  %s: %s\n", k, m.Assumptions[k])
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -486,21 +487,12 @@ func listOrNone(l []string) string {
 func describeSet(s *setDoc) string {
 	if s.Resource.V != "" {
 		var kv []string
-		for _, k := range sortedKeys(s.Attrs) {
+		for _, k := range slices.Sorted(maps.Keys(s.Attrs)) {
 			kv = append(kv, fmt.Sprintf("%s=%v", k, s.Attrs[k]))
 		}
 		return s.Resource.V + " " + strings.Join(kv, " ")
 	}
 	return "the fixture changes"
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // blame returns the position in a check of the name an error is about.

@@ -58,7 +58,7 @@ func BenchmarkColdStartRBACDP(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := engine.FromSnapshot(m, snap); err != nil {
+		if _, err := engine.New(m, snap); err != nil {
 			b.Fatal(err)
 		}
 		s.Close()

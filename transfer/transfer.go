@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -361,7 +362,7 @@ func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, erro
 		if r.Parent != nil {
 			deps = append(deps, r.Parent.String())
 		}
-		for _, name := range sortedKeys(r.Inputs) {
+		for _, name := range slices.Sorted(maps.Keys(r.Inputs)) {
 			for _, in := range r.Inputs[name] {
 				deps = append(deps, in.String())
 			}
@@ -412,13 +413,4 @@ func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, erro
 		return n, err
 	}
 	return n, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
