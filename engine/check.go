@@ -51,9 +51,9 @@ func (e *Engine) typeID(o obj) string {
 	case o.prop != nil:
 		return o.prop.typ.ID
 	case o.res >= 0:
-		return e.resList[o.res].typ.ID
+		return e.resList.at(o.res).typ.ID
 	}
-	return e.nodeList[o.node].level.ID
+	return e.nodeList.at(o.node).level.ID
 }
 
 // label names an object for explanations: "project A", "dataset A/claims".
@@ -65,10 +65,10 @@ func (e *Engine) label(o obj) string {
 		}
 		return "new " + o.prop.typ.ID
 	case o.res >= 0:
-		r := &e.resList[o.res]
+		r := e.resList.at(o.res)
 		return r.typ.ID + " " + r.id
 	}
-	n := &e.nodeList[o.node]
+	n := e.nodeList.at(o.node)
 	return n.level.ID + " " + n.id
 }
 
@@ -91,13 +91,13 @@ func (e *Engine) resolveTarget(op string, t *rolecall.Target) (obj, error) {
 				return obj{}, invalid(op, "new "+p.Type, "a "+rt.ID+" lives under a "+rt.Parent.ID+"; give its parent")
 			}
 			r, ok := e.resolveRes(*p.Parent)
-			if !ok || e.resList[r].typ != rt.Parent {
+			if !ok || e.resList.at(r).typ != rt.Parent {
 				return obj{}, notFound(op, p.Parent.String(), "no such "+rt.Parent.ID)
 			}
-			pr.parent, home = r, e.resList[r].node
+			pr.parent, home = r, e.resList.at(r).node
 		} else {
 			n, ok := e.nodes[p.Scope]
-			if !ok || e.nodeList[n].level != rt.Level {
+			if !ok || e.nodeList.at(n).level != rt.Level {
 				return obj{}, notFound(op, p.Scope, "no such "+rt.Level.ID+" (a new "+rt.ID+" lives in a "+rt.Level.ID+")")
 			}
 			home = n
@@ -194,10 +194,10 @@ func (e *Engine) decide(r *Request, tr *tracer) (rolecall.Decision, error) {
 	}
 	if q.act.Item != nil && r.Target.Item != nil {
 		ir, ok := e.resolveRes(*r.Target.Item)
-		if !ok || e.resList[ir].typ != q.act.Item {
+		if !ok || e.resList.at(ir).typ != q.act.Item {
 			return rolecall.Decision{}, notFound(op, r.Target.Item.String(), "no such "+q.act.Item.ID)
 		}
-		ev.item = obj{res: ir, node: e.resList[ir].node}
+		ev.item = obj{res: ir, node: e.resList.at(ir).node}
 	} else if q.act.NeedsItem {
 		return rolecall.Decision{}, invalid(op, q.act.ID, "the action needs an item (a "+q.act.Item.ID+")")
 	}
@@ -303,20 +303,20 @@ func (e *Engine) within(r int32, t obj) bool {
 	switch {
 	case t.res >= 0:
 		roots = append(roots, t.res)
-		inputs = e.resList[t.res].inputs
+		inputs = e.resList.at(t.res).inputs
 	case t.prop != nil:
 		inputs = t.prop.inputs
 	}
 	for _, in := range inputs {
 		roots = append(roots, in...)
 	}
-	for x := r; x >= 0; x = e.resList[x].parent {
+	for x := r; x >= 0; x = e.resList.at(x).parent {
 		if slices.Contains(roots, x) {
 			return true
 		}
 	}
 	if t.isNode() {
-		return e.isBelowOrAt(e.resList[r].node, t.node)
+		return e.isBelowOrAt(e.resList.at(r).node, t.node)
 	}
 	return false
 }
@@ -483,9 +483,9 @@ func (ev *evalCtx) plainHas(i int, o obj) bool {
 		return acc[word]&bit != 0
 	}
 	w := e.words
-	sp := e.userSpan[ev.u]
+	sp := e.userSpan.at(ev.u)
 	for n := o.node; n >= 0; n = e.nodeParent[n] {
-		if k := e.spanIndex(sp, n); k >= 0 && e.spanPlain[k*w+word]&bit != 0 {
+		if k := spanIndex(sp, n); k >= 0 && sp.plain[k*w+word]&bit != 0 {
 			return true
 		}
 	}
@@ -495,8 +495,8 @@ func (ev *evalCtx) plainHas(i int, o obj) bool {
 // anyResGrants reports whether a resource or one of its ancestors gives
 // grants of its own.
 func (e *Engine) anyResGrants(r int32) bool {
-	for ; r >= 0; r = e.resHot[r].parent {
-		if e.resHot[r].flags != 0 {
+	for ; r >= 0; r = e.resHot.at(r).parent {
+		if e.resHot.at(r).flags != 0 {
 			return true
 		}
 	}
@@ -518,16 +518,16 @@ func (ev *evalCtx) plainOn(o obj, acc *[maxWords]uint64) {
 	if o.prop != nil {
 		start = o.prop.parent
 	}
-	for r := start; r >= 0; r = e.resHot[r].parent {
-		if e.resHot[r].flags != 0 {
+	for r := start; r >= 0; r = e.resHot.at(r).parent {
+		if e.resHot.at(r).flags != 0 {
 			ev.resPlain(r, acc)
 		}
 	}
 	w := e.words
-	sp := e.userSpan[ev.u]
+	sp := e.userSpan.at(ev.u)
 	for n := o.node; n >= 0; n = e.nodeParent[n] {
-		if i := e.spanIndex(sp, n); i >= 0 {
-			for j, x := range e.spanPlain[i*w : i*w+w] {
+		if i := spanIndex(sp, n); i >= 0 {
+			for j, x := range sp.plain[i*w : i*w+w] {
 				acc[j] |= x
 			}
 		}
@@ -537,9 +537,9 @@ func (ev *evalCtx) plainOn(o obj, acc *[maxWords]uint64) {
 // resPlain ORs into acc what a resource itself gives the subject.
 func (ev *evalCtx) resPlain(r int32, acc *[maxWords]uint64) {
 	e := ev.e
-	res := &e.resList[r]
-	if res.bound {
-		if g := e.userList[ev.u].resGrant[r]; g != nil {
+	res := e.resList.at(r)
+	if len(res.bindings) > 0 {
+		if g := e.userList.at(ev.u).resGrant[r]; g != nil {
 			orBits(acc, g.plain)
 		}
 	}
@@ -561,9 +561,9 @@ func orBits(acc *[maxWords]uint64, b model.Bits) {
 	}
 }
 
-// spanIndex returns the arena position of node n in a user's span, or -1.
-func (e *Engine) spanIndex(sp span, n int32) int {
-	ids := e.spanNodes[sp.off : sp.off+sp.n]
+// spanIndex returns the position of node n in a user's span, or -1.
+func spanIndex(sp *span, n int32) int {
+	ids := sp.nodes
 	if len(ids) <= 32 {
 		// Short spans: count the ids below n without branches, which beats
 		// a binary search's mispredicted jumps.
@@ -572,7 +572,7 @@ func (e *Engine) spanIndex(sp span, n int32) int {
 			i += int(uint32(x-n) >> 31)
 		}
 		if i < len(ids) && ids[i] == n {
-			return int(sp.off) + i
+			return i
 		}
 		return -1
 	}
@@ -586,7 +586,7 @@ func (e *Engine) spanIndex(sp span, n int32) int {
 		}
 	}
 	if lo < len(ids) && ids[lo] == n {
-		return int(sp.off) + lo
+		return lo
 	}
 	return -1
 }
@@ -611,9 +611,9 @@ func (u *user) find(n int32) *grants {
 func (e *Engine) implicitApplies(im *model.Implicit, u int32, owner string, groups []int32) bool {
 	switch im.Relation {
 	case model.RelOwner:
-		return owner != "" && owner == e.userList[u].id
+		return owner != "" && owner == e.userList.at(u).id
 	case model.RelGroupMember:
-		ug := e.userList[u].groups
+		ug := e.userList.at(u).groups
 		for _, g := range groups {
 			if _, ok := slices.BinarySearch(ug, g); ok {
 				return true
@@ -627,8 +627,8 @@ func (e *Engine) implicitApplies(im *model.Implicit, u int32, owner string, grou
 // gives nothing: not addressed to u, not accepted, outside its time bounds,
 // or its kind's usable_when does not hold.
 func (e *Engine) offerSet(oi, u, r int32) *model.GrantSet {
-	o := &e.offers[oi]
-	if o.State != rolecall.OfferAccepted || o.Recipient != e.userList[u].id {
+	o := &e.offers.at(oi).Offer
+	if o.State != rolecall.OfferAccepted || o.Recipient != e.userList.at(u).id {
 		return nil
 	}
 	if !o.NotBefore.IsZero() || !o.NotAfter.IsZero() {
@@ -639,7 +639,7 @@ func (e *Engine) offerSet(oi, u, r int32) *model.GrantSet {
 	}
 	kind, _ := e.m.Offer(o.Kind)
 	for _, p := range kind.UsableWhen {
-		if ok, err := p.Eval(e.subjView(u), e.view(obj{res: r, node: e.resList[r].node}), nil); err != nil || !ok {
+		if ok, err := p.Eval(e.subjView(u), e.view(obj{res: r, node: e.resList.at(r).node}), nil); err != nil || !ok {
 			return nil
 		}
 	}
@@ -649,10 +649,10 @@ func (e *Engine) offerSet(oi, u, r int32) *model.GrantSet {
 // condHolds looks for a conditional grant of p on o whose conditions hold.
 func (ev *evalCtx) condHolds(p *model.Permission, o obj) bool {
 	e := ev.e
-	if !e.userSpan[ev.u].cond && o.prop == nil && (o.cold || !e.anyResGrants(o.res)) {
+	if !e.userSpan.at(ev.u).cond && o.prop == nil && (o.cold || !e.anyResGrants(o.res)) {
 		return false
 	}
-	u := &e.userList[ev.u]
+	u := e.userList.at(ev.u)
 	check := func(g *grants) bool {
 		for i := range g.cond {
 			c := &g.cond[i]
@@ -687,9 +687,9 @@ func (ev *evalCtx) condHolds(p *model.Permission, o obj) bool {
 	if o.prop != nil {
 		start = o.prop.parent
 	}
-	for r := start; r >= 0; r = e.resList[r].parent {
-		res := &e.resList[r]
-		if res.bound {
+	for r := start; r >= 0; r = e.resList.at(r).parent {
+		res := e.resList.at(r)
+		if len(res.bindings) > 0 {
 			if g := u.resGrant[r]; g != nil && check(g) {
 				return true
 			}
@@ -703,7 +703,7 @@ func (ev *evalCtx) condHolds(p *model.Permission, o obj) bool {
 			}
 		}
 	}
-	for n := o.node; n >= 0; n = e.nodeList[n].parent {
+	for n := o.node; n >= 0; n = e.nodeList.at(n).parent {
 		if g := u.find(n); g != nil && len(g.cond) > 0 && check(g) {
 			return true
 		}
@@ -757,7 +757,7 @@ func (ev *evalCtx) withheld(o obj) []string {
 	if o.prop != nil {
 		rt, fields = o.prop.typ, o.prop.fields
 	} else {
-		rt, fields = e.resList[o.res].typ, e.resList[o.res].fields
+		rt, fields = e.resList.at(o.res).typ, e.resList.at(o.res).fields
 	}
 	if len(rt.Classes) == 0 {
 		return nil
@@ -824,18 +824,18 @@ func (e *Engine) step(o obj, step string) []obj {
 	case o.prop != nil:
 		rt, parent, inputs = o.prop.typ, o.prop.parent, o.prop.inputs
 	case o.res >= 0:
-		r := &e.resList[o.res]
+		r := e.resList.at(o.res)
 		rt, parent, inputs = r.typ, r.parent, r.inputs
 	default:
-		n := &e.nodeList[o.node]
+		n := e.nodeList.at(o.node)
 		if step == "parent" {
 			if n.parent < 0 {
 				return nil
 			}
 			return []obj{{res: -1, node: n.parent}}
 		}
-		for x := n.parent; x >= 0; x = e.nodeList[x].parent {
-			if e.nodeList[x].level.ID == step {
+		for x := n.parent; x >= 0; x = e.nodeList.at(x).parent {
+			if e.nodeList.at(x).level.ID == step {
 				return []obj{{res: -1, node: x}}
 			}
 		}
@@ -843,7 +843,7 @@ func (e *Engine) step(o obj, step string) []obj {
 	}
 	if step == "parent" {
 		if parent >= 0 {
-			return []obj{{res: parent, node: e.resList[parent].node}}
+			return []obj{{res: parent, node: e.resList.at(parent).node}}
 		}
 		return []obj{{res: -1, node: o.node}}
 	}
@@ -852,19 +852,19 @@ func (e *Engine) step(o obj, step string) []obj {
 			var out []obj
 			if i < len(inputs) {
 				for _, x := range inputs[i] {
-					out = append(out, obj{res: x, node: e.resList[x].node})
+					out = append(out, obj{res: x, node: e.resList.at(x).node})
 				}
 			}
 			return out
 		}
 	}
-	for x := parent; x >= 0; x = e.resList[x].parent {
-		if e.resList[x].typ.ID == step {
-			return []obj{{res: x, node: e.resList[x].node}}
+	for x := parent; x >= 0; x = e.resList.at(x).parent {
+		if e.resList.at(x).typ.ID == step {
+			return []obj{{res: x, node: e.resList.at(x).node}}
 		}
 	}
-	for x := o.node; x >= 0; x = e.nodeList[x].parent {
-		if e.nodeList[x].level.ID == step {
+	for x := o.node; x >= 0; x = e.nodeList.at(x).parent {
+		if e.nodeList.at(x).level.ID == step {
 			return []obj{{res: -1, node: x}}
 		}
 	}
@@ -880,9 +880,9 @@ func (e *Engine) descendants(o obj, typ string) []obj {
 		if !o.isNode() {
 			return nil
 		}
-		for i := range e.nodeList {
+		for i := range e.nodeList.n {
 			n := int32(i)
-			if e.nodeList[n].level == l && e.nodeList[n].parent >= 0 && e.isBelowOrAt(e.nodeList[n].parent, o.node) {
+			if !e.nodeList.at(n).dead && e.nodeList.at(n).level == l && e.nodeList.at(n).parent >= 0 && e.isBelowOrAt(e.nodeList.at(n).parent, o.node) {
 				out = append(out, obj{res: -1, node: n})
 			}
 		}
@@ -891,19 +891,19 @@ func (e *Engine) descendants(o obj, typ string) []obj {
 	rt, _ := e.m.Resource(typ)
 	switch {
 	case o.isNode():
-		for i := range e.resList {
-			r := &e.resList[i]
-			if r.typ == rt && e.isBelowOrAt(r.node, o.node) {
+		for i := range e.resList.n {
+			r := e.resList.at(i)
+			if r.typ == rt && !r.dead && e.isBelowOrAt(r.node, o.node) {
 				out = append(out, obj{res: int32(i), node: r.node})
 			}
 		}
 	case o.res >= 0:
-		for i := range e.resList {
-			r := &e.resList[i]
-			if r.typ != rt {
+		for i := range e.resList.n {
+			r := e.resList.at(i)
+			if r.typ != rt || r.dead {
 				continue
 			}
-			for p := r.parent; p >= 0; p = e.resList[p].parent {
+			for p := r.parent; p >= 0; p = e.resList.at(p).parent {
 				if p == o.res {
 					out = append(out, obj{res: int32(i), node: r.node})
 					break

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -20,38 +22,38 @@ type Data = rolecall.Snapshot
 // (64 permissions per word).
 const maxWords = 8
 
-// Engine is an immutable index of one model's data.
+// Engine is an immutable index of one model's data. Apply makes a new
+// engine with changes applied, sharing what did not change.
 type Engine struct {
 	m *model.Model
 	// Now returns the time used for time-bound bindings and offers; nil
 	// means time.Now.
 	Now func() time.Time
 
-	users     idMap
-	userList  []user
-	nodes     map[string]int32
-	nodeList  []node
-	groups    map[string]int32
-	groupList []group
-	resIdx    []idMapOf[resEntry] // by resource type index
-	resList   []resource
-	members   map[memberKey]string             // (user, node) -> default role ("" if none)
-	custom    map[int32]map[string]*model.Role // by owning node
-	bindings  []rolecall.Binding
-	offers    []rolecall.Offer
-	words     int
+	users      ids[int32]
+	userList   vec[user]
+	nodes      map[string]int32
+	nodeList   vec[node]
+	groups     map[string]int32
+	groupList  vec[group]
+	resIdx     []ids[resEntry] // by resource type index
+	resList    vec[resource]
+	custom     map[int32]map[string]*model.Role // by owning node
+	bindings   vec[binding]
+	bindingIDs ids[int32]
+	offers     vec[offer]
+	offerIDs   ids[int32]
+	words      int
 
 	// Hot, compact copies of what the check path reads, so a check touches
 	// few cache lines: parents of nodes and resources, home nodes, and
 	// flags saying whether a resource has grants of its own.
 	nodeParent []int32
-	resHot     []resHot
-	// userSpan[u] locates user u's node grants in the two arenas: node ids
-	// (sorted) in spanNodes, and their unconditional permission words
-	// (words per node) in spanPlain.
-	userSpan  []span
-	spanNodes []int32
-	spanPlain []uint64
+	resHot     vec[resHot]
+	// userSpan[u] holds user u's node grants: node ids (sorted) and their
+	// unconditional permission words (words per node). New lays them out
+	// in two arenas; Apply gives a changed user fresh slices.
+	userSpan vec[span]
 
 	look lookupIndex
 	// Revision is the store revision the engine's data is at; cursors are
@@ -60,8 +62,21 @@ type Engine struct {
 }
 
 type span struct {
-	off, n uint32
-	cond   bool // some grant of the user is conditional (qualified or time-bound)
+	nodes []int32
+	plain []uint64
+	cond  bool // some grant of the user is conditional (qualified or time-bound)
+}
+
+// binding is a stored binding; dead once deleted (its index stays taken).
+type binding struct {
+	rolecall.Binding
+	dead bool
+}
+
+// offer is a stored offer; dead once deleted.
+type offer struct {
+	rolecall.Offer
+	dead bool
 }
 
 // resEntry is what a resource id maps to: its index, and the hot facts a
@@ -86,17 +101,19 @@ const (
 	resOffers               // an offer names it
 )
 
-type memberKey struct{ user, node int32 }
-
 type user struct {
 	id       string
-	groups   []int32  // sorted
+	dead     bool
+	explicit []int32  // groups the user was put in, sorted
+	groups   []int32  // explicit and all-members groups, sorted
 	groupIDs []string // for conditions
 	nodes    []nodeGrants
 	resGrant map[int32]*grants
-	offers   []int32 // offers addressed to the user
-	member   []int32 // nodes the user is a member of
-	hasCond  bool    // some grant of the user is conditional (qualified or time-bound)
+	offers   []int32  // offers addressed to the user
+	member   []int32  // nodes the user is a member of, sorted
+	defRole  []string // the default role of each membership ("" if none)
+	bindings []int32  // bindings whose subject is the user
+	hasCond  bool     // some grant of the user is conditional (qualified or time-bound)
 	attrs    map[string]any
 }
 
@@ -137,21 +154,29 @@ type source struct {
 
 type node struct {
 	id     string
+	dead   bool
 	level  *model.Level
 	parent int32
 	org    int32
 	attrs  map[string]any
+	// for lookups: users holding grants here (sorted), and resources of
+	// each type whose home is the node (in id order)
+	users []int32
+	res   [][]int32
 }
 
 type group struct {
 	id         string
+	dead       bool
 	node       int32
 	allMembers bool
-	members    []int32 // users, explicit and (for all-members groups) computed
+	members    []int32 // users, explicit and (for all-members groups) computed; sorted
+	bindings   []int32 // bindings whose subject is the group
 }
 
 type resource struct {
 	id       string
+	dead     bool
 	typ      *model.ResourceType
 	parent   int32 // -1 when the resource lives directly in a node
 	node     int32 // home scope node
@@ -161,7 +186,8 @@ type resource struct {
 	fields   map[string]string
 	attrs    map[string]any
 	offers   []int32
-	bound    bool     // has resource bindings
+	bindings []int32  // bindings on the resource
+	users    []int32  // users holding grants on it, sorted
 	groupIDs []string // for conditions
 }
 
@@ -188,26 +214,33 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 	}
 	e := &Engine{
 		m: m, words: m.Words,
-		users: newIDMap(len(d.Users)), nodes: map[string]int32{}, groups: map[string]int32{},
-		members: map[memberKey]string{}, custom: map[int32]map[string]*model.Role{},
+		users: newIDs[int32](len(d.Users)), nodes: map[string]int32{}, groups: map[string]int32{},
+		custom: map[int32]map[string]*model.Role{}, bindingIDs: newIDs[int32](len(d.Bindings)),
+		offerIDs: newIDs[int32](len(d.Offers)),
 	}
 	var errs rolecall.Errors
 	fail := func(name, format string, args ...any) {
 		errs = append(errs, buildErr(name, fmt.Sprintf(format, args...)))
 	}
 	e.buildScopes(d, fail)
+	e.buildCustomRoles(d, fail, &errs)
 	e.buildUsers(d, fail)
 	e.buildGroups(d, fail)
-	e.buildCustomRoles(d, fail, &errs)
 	e.buildResources(d, fail)
-	e.resolveInputs(d, fail)
-	e.bindings = d.Bindings
-	for bi := range d.Bindings {
-		if err := e.addBinding(int32(bi)); err != nil {
+	for i := range d.Bindings {
+		if err := e.addBinding(d.Bindings[i], false); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	e.buildOffers(d, fail)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	for u := range e.userList.n {
+		if err := e.regrant(u); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -233,40 +266,52 @@ func (e *Engine) buildScopes(d *Data, fail failFunc) {
 			fail("scope "+s.ID, "duplicate or empty scope id")
 			continue
 		}
-		e.nodes[s.ID] = int32(len(e.nodeList))
-		e.nodeList = append(e.nodeList, node{id: s.ID, level: l, parent: -1, attrs: s.Attrs})
+		e.nodes[s.ID] = e.nodeList.push(node{id: s.ID, level: l, parent: -1, attrs: s.Attrs})
 	}
 	for _, s := range d.Scopes {
 		n, ok := e.nodes[s.ID]
 		if !ok {
 			continue
 		}
-		nd := &e.nodeList[n]
-		if nd.level.Parent == nil {
-			if s.Parent != "" {
-				fail("scope "+s.ID, "a %s has no parent, but parent %q is given", nd.level.ID, s.Parent)
-			}
-			continue
+		if p, msg := e.scopeParent(e.nodeList.at(n).level, s.Parent); msg != "" {
+			fail("scope "+s.ID, "%s", msg)
+		} else {
+			e.nodeList.at(n).parent = p
 		}
-		p, ok := e.nodes[s.Parent]
-		if !ok {
-			fail("scope "+s.ID, "parent %q is not a scope node; a %s needs a parent %s", s.Parent, nd.level.ID, nd.level.Parent.ID)
-			continue
-		}
-		if e.nodeList[p].level != nd.level.Parent {
-			fail("scope "+s.ID, "parent %q is a %s; a %s's parent must be a %s", s.Parent, e.nodeList[p].level.ID, nd.level.ID, nd.level.Parent.ID)
-			continue
-		}
-		nd.parent = p
 	}
-	for i := range e.nodeList {
-		n := int32(i)
-		for e.nodeList[n].parent >= 0 {
-			n = e.nodeList[n].parent
-		}
-		e.nodeList[i].org = n
+	e.nodeParent = make([]int32, e.nodeList.len())
+	for i := range e.nodeList.n {
+		e.nodeParent[i] = e.nodeList.at(i).parent
 	}
+	for i := range e.nodeList.n {
+		e.nodeList.at(i).org = e.orgOf(i)
+	}
+}
 
+// scopeParent resolves and checks the parent of a node of level l.
+func (e *Engine) scopeParent(l *model.Level, parent string) (int32, string) {
+	if l.Parent == nil {
+		if parent != "" {
+			return -1, fmt.Sprintf("a %s has no parent, but parent %q is given", l.ID, parent)
+		}
+		return -1, ""
+	}
+	p, ok := e.nodes[parent]
+	if !ok {
+		return -1, fmt.Sprintf("parent %q is not a scope node; a %s needs a parent %s", parent, l.ID, l.Parent.ID)
+	}
+	if pl := e.nodeList.at(p).level; pl != l.Parent {
+		return -1, fmt.Sprintf("parent %q is a %s; a %s's parent must be a %s", parent, pl.ID, l.ID, l.Parent.ID)
+	}
+	return p, ""
+}
+
+// orgOf returns the topmost node above n (its organization).
+func (e *Engine) orgOf(n int32) int32 {
+	for e.nodeList.at(n).parent >= 0 {
+		n = e.nodeList.at(n).parent
+	}
+	return n
 }
 
 // buildUsers indexes users and their memberships.
@@ -276,23 +321,41 @@ func (e *Engine) buildUsers(d *Data, fail failFunc) {
 			fail("user "+u.ID, "duplicate or empty user id")
 			continue
 		}
-		e.users.set(u.ID, int32(len(e.userList)))
-		e.userList = append(e.userList, user{id: u.ID, attrs: u.Attrs})
+		e.users.set(u.ID, e.userList.push(user{id: u.ID, attrs: u.Attrs}))
 	}
 	for _, ms := range d.Memberships {
-		u, ok1 := e.users.get(ms.User)
-		n, ok2 := e.nodes[ms.Scope]
-		if !ok1 || !ok2 {
-			fail("membership "+ms.User+"@"+ms.Scope, "unknown user or scope")
-			continue
+		if err := e.setMembership(ms, false); err != nil {
+			fail("membership "+ms.User+"@"+ms.Scope, "%s", err.(*rolecall.Error).Msg)
 		}
-		if ms.DefaultRole != "" && e.role(n, ms.DefaultRole) == nil && !e.customDeclared(d, n, ms.DefaultRole) {
-			fail("membership "+ms.User+"@"+ms.Scope, "default role %q is not a role of the model or of the organization", ms.DefaultRole)
-		}
-		e.members[memberKey{u, n}] = ms.DefaultRole
-		e.userList[u].member = append(e.userList[u].member, n)
 	}
+}
 
+// setMembership records a membership (or removes it) in its user.
+func (e *Engine) setMembership(ms rolecall.Membership, remove bool) error {
+	name := "membership " + ms.User + "@" + ms.Scope
+	u, ok1 := e.users.get(ms.User)
+	n, ok2 := e.nodes[ms.Scope]
+	if !ok1 || !ok2 {
+		return buildErr(name, "unknown user or scope")
+	}
+	if !remove && ms.DefaultRole != "" && e.role(n, ms.DefaultRole) == nil {
+		return buildErr(name, fmt.Sprintf("default role %q is not a role of the model or of the organization", ms.DefaultRole))
+	}
+	ur := e.userList.mut(u)
+	i, found := slices.BinarySearch(ur.member, n)
+	switch {
+	case remove && found:
+		ur.member = slices.Delete(slices.Clone(ur.member), i, i+1)
+		ur.defRole = slices.Delete(slices.Clone(ur.defRole), i, i+1)
+	case remove:
+	case found:
+		ur.defRole = slices.Clone(ur.defRole)
+		ur.defRole[i] = ms.DefaultRole
+	default:
+		ur.member = slices.Insert(slices.Clone(ur.member), i, n)
+		ur.defRole = slices.Insert(slices.Clone(ur.defRole), i, ms.DefaultRole)
+	}
+	return nil
 }
 
 // buildGroups indexes groups, their explicit members and, for all-members
@@ -308,8 +371,7 @@ func (e *Engine) buildGroups(d *Data, fail failFunc) {
 			fail("group "+g.ID, "duplicate or empty group id")
 			continue
 		}
-		e.groups[g.ID] = int32(len(e.groupList))
-		e.groupList = append(e.groupList, group{id: g.ID, node: n, allMembers: g.AllMembers})
+		e.groups[g.ID] = e.groupList.push(group{id: g.ID, node: n, allMembers: g.AllMembers})
 	}
 	for _, gm := range d.GroupMembers {
 		g, ok1 := e.groups[gm.Group]
@@ -318,154 +380,212 @@ func (e *Engine) buildGroups(d *Data, fail failFunc) {
 			fail("group member "+gm.User+" of "+gm.Group, "unknown group or user")
 			continue
 		}
-		e.userList[u].groups = append(e.userList[u].groups, g)
+		ur := e.userList.at(u)
+		ur.explicit = append(ur.explicit, g)
 	}
-	for gi, g := range e.groupList {
-		if !g.allMembers {
+	for u := range e.userList.n {
+		ur := e.userList.at(u)
+		slices.Sort(ur.explicit)
+		ur.explicit = slices.Compact(ur.explicit)
+		e.setGroups(u)
+	}
+}
+
+// setGroups computes a user's groups (explicit ones, and all-members groups
+// at or above a node the user is a member of) and keeps the groups' member
+// lists in step.
+func (e *Engine) setGroups(u int32) {
+	ur := e.userList.at(u)
+	gs := slices.Clone(ur.explicit)
+	for gi := range e.groupList.n {
+		g := e.groupList.at(gi)
+		if !g.allMembers || g.dead {
 			continue
 		}
-		for k := range e.members {
-			if e.isBelowOrAt(k.node, g.node) {
-				e.userList[k.user].groups = append(e.userList[k.user].groups, int32(gi))
+		for _, n := range ur.member {
+			if e.isBelowOrAt(n, g.node) {
+				gs = append(gs, gi)
+				break
 			}
 		}
 	}
-	for i := range e.userList {
-		u := &e.userList[i]
-		slices.Sort(u.groups)
-		u.groups = slices.Compact(u.groups)
-		for _, g := range u.groups {
-			u.groupIDs = append(u.groupIDs, e.groupList[g].id)
-		}
-		slices.Sort(u.member)
-		u.member = slices.Compact(u.member)
-		for _, g := range u.groups {
-			e.groupList[g].members = append(e.groupList[g].members, int32(i))
+	slices.Sort(gs)
+	gs = slices.Compact(gs)
+	if slices.Equal(gs, ur.groups) && len(ur.groupIDs) == len(gs) {
+		return
+	}
+	old := ur.groups
+	for _, g := range old {
+		if !slices.Contains(gs, g) {
+			gr := e.groupList.mut(g)
+			gr.members = removeSorted(gr.members, u)
 		}
 	}
+	for _, g := range gs {
+		if !slices.Contains(old, g) {
+			gr := e.groupList.mut(g)
+			gr.members = insertSorted(gr.members, u)
+		}
+	}
+	ur = e.userList.mut(u)
+	ur.groups = gs
+	ur.groupIDs = make([]string, len(gs))
+	for i, g := range gs {
+		ur.groupIDs[i] = e.groupList.at(g).id
+	}
+}
+
+// insertSorted returns a copy of s with x inserted in order (s itself is
+// left alone: it may be shared with another engine).
+func insertSorted(s []int32, x int32) []int32 {
+	i, found := slices.BinarySearch(s, x)
+	if found {
+		return s
+	}
+	return slices.Insert(slices.Clip(s), i, x)
+}
+
+// removeSorted returns a copy of s without x.
+func removeSorted(s []int32, x int32) []int32 {
+	i, found := slices.BinarySearch(s, x)
+	if !found {
+		return s
+	}
+	return slices.Delete(slices.Clone(s), i, i+1)
 }
 
 // buildCustomRoles compiles the organizations' custom roles.
 func (e *Engine) buildCustomRoles(d *Data, fail failFunc, errs *rolecall.Errors) {
-	m := e.m
-	// custom roles
 	for _, r := range d.Roles {
-		org, ok := e.nodes[r.Org]
-		if !ok || e.nodeList[org].level != m.Tenant {
-			fail("role "+r.ID, "organization %q is not a %s", r.Org, m.Tenant.ID)
-			continue
-		}
-		owner := org
-		if r.Scope != "" {
-			n, ok := e.nodes[r.Scope]
-			if !ok || e.nodeList[n].org != org {
-				fail("role "+r.ID, "scope %q is not a node of %s", r.Scope, r.Org)
-				continue
-			}
-			owner = n
-		}
-		cr, err := CompileRole(m, r)
-		if err != nil {
+		if err := e.setRole(r, false); err != nil {
 			*errs = append(*errs, err)
-			continue
 		}
-		if e.custom[owner] == nil {
-			e.custom[owner] = map[string]*model.Role{}
-		}
-		if _, dup := e.custom[owner][r.ID]; dup {
-			fail("role "+r.ID, "declared twice in %s", e.nodeList[owner].id)
-			continue
-		}
-		e.custom[owner][r.ID] = cr
 	}
+}
 
+// setRole compiles and records one custom role, or removes it.
+func (e *Engine) setRole(r rolecall.Role, remove bool) error {
+	org, ok := e.nodes[r.Org]
+	if !ok || e.nodeList.at(org).level != e.m.Tenant {
+		return buildErr("role "+r.ID, fmt.Sprintf("organization %q is not a %s", r.Org, e.m.Tenant.ID))
+	}
+	owner := org
+	if r.Scope != "" {
+		n, ok := e.nodes[r.Scope]
+		if !ok || e.nodeList.at(n).org != org {
+			return buildErr("role "+r.ID, fmt.Sprintf("scope %q is not a node of %s", r.Scope, r.Org))
+		}
+		owner = n
+	}
+	if _, dup := e.custom[owner][r.ID]; dup && !remove && !e.applying() {
+		return buildErr("role "+r.ID, "declared twice in "+e.nodeList.at(owner).id)
+	}
+	if remove {
+		inner := maps.Clone(e.custom[owner])
+		delete(inner, r.ID)
+		e.custom[owner] = inner
+		return nil
+	}
+	cr, err := CompileRole(e.m, r)
+	if err != nil {
+		return err
+	}
+	inner := maps.Clone(e.custom[owner])
+	if inner == nil {
+		inner = map[string]*model.Role{}
+	}
+	inner[r.ID] = cr
+	e.custom[owner] = inner
+	return nil
 }
 
 // buildOffers attaches offers to their resource and recipient.
 func (e *Engine) buildOffers(d *Data, fail failFunc) {
-	m := e.m
-	e.offers = d.Offers
-	for oi, o := range d.Offers {
-		kind, ok := m.Offer(o.Kind)
-		if !ok {
-			fail("offer "+o.ID, "unknown offer kind %q", o.Kind)
-			continue
+	for _, o := range d.Offers {
+		if err := e.addOffer(o); err != nil {
+			fail("offer "+o.ID, "%s", err.(*rolecall.Error).Msg)
 		}
-		r, ok := e.resolveRes(o.Resource)
-		if !ok || e.resList[r].typ != kind.Resource {
-			fail("offer "+o.ID, "resource %s is not a %s", o.Resource, kind.Resource.ID)
-			continue
-		}
-		u, ok := e.users.get(o.Recipient)
-		if !ok {
-			fail("offer "+o.ID, "recipient %q is not a user", o.Recipient)
-			continue
-		}
-		e.resList[r].offers = append(e.resList[r].offers, int32(oi))
-		e.userList[u].offers = append(e.userList[u].offers, int32(oi))
 	}
 }
 
-// compact builds the hot arrays of the check path.
+// addOffer records an offer on its resource and recipient.
+func (e *Engine) addOffer(o rolecall.Offer) error {
+	kind, ok := e.m.Offer(o.Kind)
+	if !ok {
+		return buildErr("offer "+o.ID, fmt.Sprintf("unknown offer kind %q", o.Kind))
+	}
+	r, ok := e.resolveRes(o.Resource)
+	if !ok || e.resList.at(r).typ != kind.Resource {
+		return buildErr("offer "+o.ID, fmt.Sprintf("resource %s is not a %s", o.Resource, kind.Resource.ID))
+	}
+	u, ok := e.users.get(o.Recipient)
+	if !ok {
+		return buildErr("offer "+o.ID, fmt.Sprintf("recipient %q is not a user", o.Recipient))
+	}
+	oi := e.offers.push(offer{Offer: o})
+	if o.ID != "" {
+		e.offerIDs.put(o.ID, oi, e.applying())
+	}
+	rr := e.resList.mut(r)
+	rr.offers = append(slices.Clip(rr.offers), oi)
+	ur := e.userList.mut(u)
+	ur.offers = append(slices.Clip(ur.offers), oi)
+	return nil
+}
+
+// applying reports whether the engine is being changed by Apply (rather
+// than built by New).
+func (e *Engine) applying() bool { return e.userList.own != nil }
+
+// compact lays out the check path's span arenas and hot resource facts.
 func (e *Engine) compact() {
 	w := e.words
 	total := 0
-	for i := range e.userList {
-		total += len(e.userList[i].nodes)
+	for i := range e.userList.n {
+		total += len(e.userSpan.at(i).nodes)
 	}
-	e.userSpan = make([]span, len(e.userList))
-	e.spanNodes = make([]int32, 0, total)
-	e.spanPlain = make([]uint64, 0, total*w)
-	for i := range e.userList {
-		u := &e.userList[i]
-		slices.SortFunc(u.nodes, func(a, b nodeGrants) int { return int(a.node - b.node) })
-		e.userSpan[i] = span{off: uint32(len(e.spanNodes)), n: uint32(len(u.nodes))}
-		for _, ng := range u.nodes {
-			e.spanNodes = append(e.spanNodes, ng.node)
-			e.spanPlain = append(e.spanPlain, ng.plain...)
-			if len(ng.cond) > 0 {
-				u.hasCond = true
-			}
-		}
-		for _, g := range u.resGrant {
-			if len(g.cond) > 0 {
-				u.hasCond = true
-			}
-		}
-		e.userSpan[i].cond = u.hasCond
+	nodes := make([]int32, 0, total)
+	plain := make([]uint64, 0, total*w)
+	for i := range e.userList.n {
+		sp := e.userSpan.at(i)
+		off := len(nodes)
+		nodes = append(nodes, sp.nodes...)
+		plain = append(plain, sp.plain...)
+		sp.nodes = nodes[off:len(nodes):len(nodes)]
+		sp.plain = plain[off*w : len(plain) : len(plain)]
 	}
-	e.nodeParent = make([]int32, len(e.nodeList))
-	for i, n := range e.nodeList {
-		e.nodeParent[i] = n.parent
+	for i := range e.resList.n {
+		e.resHot.push(resHot{})
+		e.setHot(i)
 	}
-	e.resHot = make([]resHot, len(e.resList))
-	for i := range e.resList {
-		r := &e.resList[i]
-		var f uint8
-		if r.bound {
-			f |= resBound
-		}
-		if len(r.typ.Implicit) > 0 {
-			f |= resImplicit
-		}
-		if len(r.offers) > 0 {
-			f |= resOffers
-		}
-		e.resHot[i] = resHot{parent: r.parent, node: r.node, flags: f}
+}
+
+// setHot refreshes the check path's copy of a resource's facts.
+func (e *Engine) setHot(i int32) {
+	r := e.resList.at(i)
+	var f uint8
+	if len(r.bindings) > 0 {
+		f |= resBound
 	}
-	for ti := range e.resIdx {
-		m := &e.resIdx[ti]
-		fix := func(re resEntry) resEntry {
-			h := e.resHot[re.idx]
-			re.node, re.hot = h.node, h.parent >= 0 || h.flags != 0
-			return re
-		}
-		for k, re := range m.short {
-			m.short[k] = fix(re)
-		}
-		for k, re := range m.long {
-			m.long[k] = fix(re)
-		}
+	if len(r.typ.Implicit) > 0 {
+		f |= resImplicit
+	}
+	if len(r.offers) > 0 {
+		f |= resOffers
+	}
+	h := resHot{parent: r.parent, node: r.node, flags: f}
+	if r.dead {
+		h = resHot{parent: -1, node: -1}
+	}
+	if *e.resHot.at(i) != h {
+		*e.resHot.mut(i) = h
+	}
+	if r.dead {
+		return
+	}
+	re := resEntry{idx: i, node: h.node, hot: h.parent >= 0 || h.flags != 0}
+	if old, ok := e.resIdx[r.typ.Index].get(r.id); !ok || old != re {
+		e.resIdx[r.typ.Index].put(r.id, re, e.applying())
 	}
 }
 
@@ -475,24 +595,6 @@ func levelIDs(m *model.Model) string {
 		ids = append(ids, l.ID)
 	}
 	return strings.Join(ids, ", ")
-}
-
-// customDeclared reports whether data declares a custom role id owned by n
-// or a node above it (used before custom roles are compiled).
-func (e *Engine) customDeclared(d *Data, n int32, id string) bool {
-	for _, r := range d.Roles {
-		if r.ID != id {
-			continue
-		}
-		owner := r.Org
-		if r.Scope != "" {
-			owner = r.Scope
-		}
-		if o, ok := e.nodes[owner]; ok && e.isBelowOrAt(n, o) {
-			return true
-		}
-	}
-	return false
 }
 
 // CompileRole compiles an organization's custom role against the model's
@@ -544,7 +646,7 @@ func CompileRole(m *model.Model, r rolecall.Role) (*model.Role, error) {
 }
 
 func (e *Engine) isBelowOrAt(n, anc int32) bool {
-	for ; n >= 0; n = e.nodeList[n].parent {
+	for ; n >= 0; n = e.nodeList.at(n).parent {
 		if n == anc {
 			return true
 		}
@@ -556,7 +658,7 @@ func (e *Engine) isBelowOrAt(n, anc int32) bool {
 // or the nearest node above it first (they may shadow templates), then the
 // model's roles.
 func (e *Engine) role(n int32, id string) *model.Role {
-	for x := n; x >= 0; x = e.nodeList[x].parent {
+	for x := n; x >= 0; x = e.nodeList.at(x).parent {
 		if cr, ok := e.custom[x][id]; ok {
 			return cr
 		}
@@ -567,9 +669,9 @@ func (e *Engine) role(n int32, id string) *model.Role {
 	return nil
 }
 
-func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
+func (e *Engine) buildResources(d *Data, fail failFunc) {
 	m := e.m
-	e.resIdx = make([]idMapOf[resEntry], len(m.Resources))
+	e.resIdx = make([]ids[resEntry], len(m.Resources))
 	count := make([]int, len(m.Resources))
 	for _, r := range d.Resources {
 		if rt, ok := m.Resource(r.Type); ok {
@@ -577,7 +679,7 @@ func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
 		}
 	}
 	for i := range e.resIdx {
-		e.resIdx[i] = newIDMapOf[resEntry](count[i])
+		e.resIdx[i] = newIDs[resEntry](count[i])
 	}
 	for _, r := range d.Resources {
 		rt, ok := m.Resource(r.Type)
@@ -589,67 +691,83 @@ func (e *Engine) buildResources(d *Data, fail func(string, string, ...any)) {
 			fail("resource "+r.Type+":"+r.ID, "duplicate or empty id")
 			continue
 		}
-		e.resIdx[rt.Index].set(r.ID, resEntry{idx: int32(len(e.resList)), node: -1})
-		e.resList = append(e.resList, resource{id: r.ID, typ: rt, parent: -1, node: -1, owner: r.Owner, fields: r.Fields, attrs: r.Attrs})
+		e.resIdx[rt.Index].set(r.ID, resEntry{idx: e.resList.push(resource{id: r.ID, typ: rt, parent: -1, node: -1}), node: -1})
 	}
 	for _, r := range d.Resources {
-		rt, ok := m.Resource(r.Type)
-		if !ok {
-			continue
-		}
-		re, ok := e.resIdx[rt.Index].get(r.ID)
-		if !ok {
-			continue
-		}
-		ri := re.idx
-		res := &e.resList[ri]
-		name := "resource " + r.Type + ":" + r.ID
-		if rt.Parent != nil {
-			if r.Parent == nil {
-				fail(name, "a %s lives under a %s; give its parent", rt.ID, rt.Parent.ID)
-				continue
-			}
-			p, ok := e.resolveRes(*r.Parent)
-			if !ok || e.resList[p].typ != rt.Parent {
-				fail(name, "parent %s is not an existing %s", r.Parent, rt.Parent.ID)
-				continue
-			}
-			res.parent = p
-		} else {
-			n, ok := e.nodes[r.Scope]
-			if !ok || e.nodeList[n].level != rt.Level {
-				fail(name, "scope %q is not an existing %s", r.Scope, rt.Level.ID)
-				continue
-			}
-			res.node = n
-		}
-		for _, g := range r.Groups {
-			gi, ok := e.groups[g]
-			if !ok {
-				fail(name, "group %q does not exist", g)
-				continue
-			}
-			if !rt.Groups {
-				fail(name, "a %s cannot be assigned to groups (the model does not say `groups: true`)", rt.ID)
-				break
-			}
-			res.groups = append(res.groups, gi)
-			res.groupIDs = append(res.groupIDs, g)
-		}
-		for f, class := range r.Fields {
-			if class != "" && !hasClass(rt, class) {
-				fail(name, "field %q has class %q, which %s does not declare", f, class, rt.ID)
+		if ri, ok := e.resolveRes(r.Ref()); ok {
+			if msg := e.fillResource(ri, &r); msg != "" {
+				fail("resource "+r.Type+":"+r.ID, "%s", msg)
 			}
 		}
 	}
 	// home nodes through parents
-	for i := range e.resList {
-		r := int32(i)
-		for e.resList[r].node < 0 && e.resList[r].parent >= 0 {
-			r = e.resList[r].parent
+	for i := range e.resList.n {
+		r := i
+		for e.resList.at(r).node < 0 && e.resList.at(r).parent >= 0 {
+			r = e.resList.at(r).parent
 		}
-		e.resList[i].node = e.resList[r].node
+		e.resList.at(i).node = e.resList.at(r).node
 	}
+	for _, r := range d.Resources {
+		ri, ok := e.resolveRes(r.Ref())
+		if !ok {
+			continue
+		}
+		res := e.resList.at(ri)
+		ins, err := e.inputsOf(res.typ, res.node, r.Inputs)
+		if err != "" {
+			fail("resource "+r.Type+":"+r.ID, "%s", err)
+			continue
+		}
+		res.inputs = ins
+	}
+}
+
+// fillResource sets a resource's facts from r, except its inputs (which
+// need the home nodes of everything first): owner, fields, attributes, its
+// parent or scope, and its groups. While applying, the home node follows
+// from the parent at once. It returns what is wrong, or "".
+func (e *Engine) fillResource(ri int32, r *rolecall.Resource) string {
+	res := e.resList.mut(ri)
+	rt := res.typ
+	res.owner, res.fields, res.attrs = r.Owner, r.Fields, r.Attrs
+	res.parent, res.node, res.groups, res.groupIDs = -1, -1, nil, nil
+	if rt.Parent != nil {
+		if r.Parent == nil {
+			return fmt.Sprintf("a %s lives under a %s; give its parent", rt.ID, rt.Parent.ID)
+		}
+		p, ok := e.resolveRes(*r.Parent)
+		if !ok || e.resList.at(p).typ != rt.Parent {
+			return fmt.Sprintf("parent %s is not an existing %s", r.Parent, rt.Parent.ID)
+		}
+		res.parent = p
+		if e.applying() {
+			res.node = e.resList.at(p).node
+		}
+	} else {
+		n, ok := e.nodes[r.Scope]
+		if !ok || e.nodeList.at(n).level != rt.Level {
+			return fmt.Sprintf("scope %q is not an existing %s", r.Scope, rt.Level.ID)
+		}
+		res.node = n
+	}
+	for _, g := range r.Groups {
+		gi, ok := e.groups[g]
+		if !ok {
+			return fmt.Sprintf("group %q does not exist", g)
+		}
+		if !rt.Groups {
+			return fmt.Sprintf("a %s cannot be assigned to groups (the model does not say `groups: true`)", rt.ID)
+		}
+		res.groups = append(res.groups, gi)
+		res.groupIDs = append(res.groupIDs, g)
+	}
+	for f, class := range r.Fields {
+		if class != "" && !hasClass(rt, class) {
+			return fmt.Sprintf("field %q has class %q, which %s does not declare", f, class, rt.ID)
+		}
+	}
+	return ""
 }
 
 func hasClass(rt *model.ResourceType, class string) bool {
@@ -659,26 +777,6 @@ func hasClass(rt *model.ResourceType, class string) bool {
 		}
 	}
 	return false
-}
-
-func (e *Engine) resolveInputs(d *Data, fail func(string, string, ...any)) {
-	for _, r := range d.Resources {
-		rt, ok := e.m.Resource(r.Type)
-		if !ok {
-			continue
-		}
-		re, ok := e.resIdx[rt.Index].get(r.ID)
-		if !ok {
-			continue
-		}
-		ri := re.idx
-		ins, err := e.inputsOf(rt, e.resList[ri].node, r.Inputs)
-		if err != "" {
-			fail("resource "+r.Type+":"+r.ID, "%s", err)
-			continue
-		}
-		e.resList[ri].inputs = ins
-	}
 }
 
 // inputsOf resolves a resource's inputs against its type.
@@ -699,10 +797,10 @@ func (e *Engine) inputsOf(rt *model.ResourceType, home int32, in map[string][]ro
 		var ids []int32
 		for _, ref := range in[it.Name] {
 			x, ok := e.resolveRes(ref)
-			if !ok || e.resList[x].typ != it.Type {
+			if !ok || e.resList.at(x).typ != it.Type {
 				return nil, fmt.Sprintf("input %s: %s is not an existing %s", it.Name, ref, it.Type.ID)
 			}
-			if !it.CrossScope && home >= 0 && e.resList[x].node != home {
+			if !it.CrossScope && home >= 0 && e.resList.at(x).node != home {
 				return nil, fmt.Sprintf("input %s: %s lives in another %s, and the model does not allow cross_scope inputs", it.Name, ref, rt.Level.ID)
 			}
 			ids = append(ids, x)
@@ -724,116 +822,232 @@ func (e *Engine) resolveRes(ref rolecall.ResourceRef) (int32, bool) {
 	return re.idx, ok
 }
 
-// addBinding merges one binding into the grants of the users it reaches.
-func (e *Engine) addBinding(bi int32) error {
-	b := &e.bindings[bi]
-	name := "binding " + b.Subject.String()
-	var at int32 = -1
-	var atRes int32 = -1
-	var level *model.Level
+// place is where a binding sits and what it gives, resolved and checked
+// against the model.
+type place struct {
+	at     int32 // the node, or the resource's home node
+	atRes  int32 // the resource, or -1
+	level  *model.Level
+	target string
+	group  int32           // the subject group, or -1
+	role   *model.Role     // nil for direct permissions and default roles
+	set    *model.GrantSet // what the role or the permissions give there
+}
+
+// placeOf resolves a binding and checks it against the model.
+func (e *Engine) placeOf(b *rolecall.Binding) (place, error) {
+	p := place{at: -1, atRes: -1, group: -1}
 	switch {
 	case b.Resource != nil:
 		r, ok := e.resolveRes(*b.Resource)
 		if !ok {
-			return buildErr(name, fmt.Sprintf("resource %s does not exist", b.Resource))
+			return p, buildErr(bindingName(b), fmt.Sprintf("resource %s does not exist", b.Resource))
 		}
-		atRes, at = r, e.resList[r].node
+		p.atRes, p.at = r, e.resList.at(r).node
+		p.target = "resource:" + e.resList.at(r).typ.ID
 	default:
 		n, ok := e.nodes[b.Scope]
 		if !ok {
-			return buildErr(name, fmt.Sprintf("scope %q does not exist", b.Scope))
+			return p, buildErr(bindingName(b), fmt.Sprintf("scope %q does not exist", b.Scope))
 		}
-		at, level = n, e.nodeList[n].level
-		if b.Wildcard && (level != e.m.Tenant || level.Wildcard == "") {
-			return buildErr(name, fmt.Sprintf("a wildcard binding sits at the %s; the model has no wildcard there", e.m.Tenant.ID))
+		p.at, p.level = n, e.nodeList.at(n).level
+		if b.Wildcard && (p.level != e.m.Tenant || p.level.Wildcard == "") {
+			return p, buildErr(bindingName(b), fmt.Sprintf("a wildcard binding sits at the %s; the model has no wildcard there", e.m.Tenant.ID))
+		}
+		p.target = p.level.ID
+		if b.Wildcard {
+			p.target = p.level.Wildcard
 		}
 	}
-	// what the binding gives: a role (resolved per member for default_role)
-	var users []int32
-	group := int32(-1)
 	switch b.Subject.Kind {
 	case rolecall.SubjectUser:
-		u, ok := e.users.get(b.Subject.ID)
-		if !ok {
-			return buildErr(name, "no such user")
+		if _, ok := e.users.get(b.Subject.ID); !ok {
+			return p, buildErr(bindingName(b), "no such user")
 		}
-		users = []int32{u}
 	case rolecall.SubjectGroup:
 		g, ok := e.groups[b.Subject.ID]
 		if !ok {
-			return buildErr(name, "no such group")
+			return p, buildErr(bindingName(b), "no such group")
 		}
-		group = g
-		users = e.groupList[g].members
+		p.group = g
+	default:
+		return p, buildErr(bindingName(b), "the subject must be a user or a group")
 	}
-	target := "resource:" + resType(e, atRes)
-	if level != nil {
-		target = level.ID
-		if b.Wildcard {
-			target = level.Wildcard
+	switch {
+	case len(b.Permissions) > 0:
+		if b.Role != "" || b.DefaultRole {
+			return p, buildErr(bindingName(b), "give a role or direct permissions, not both")
+		}
+		if p.level == nil || !e.m.Direct.Allowed(p.level) {
+			return p, buildErr(bindingName(b), fmt.Sprintf("the model does not allow permissions bound directly at %s; bind a role instead", p.target))
+		}
+		var items []model.GrantItem
+		for _, pid := range b.Permissions {
+			q, ok := e.m.Perm(pid)
+			if !ok {
+				return p, buildErr(bindingName(b), fmt.Sprintf("unknown permission %q", pid))
+			}
+			if !q.Grantable {
+				return p, buildErr(bindingName(b), fmt.Sprintf("permission %q cannot be granted", pid))
+			}
+			items = append(items, model.GrantItem{Perm: q})
+		}
+		p.set = model.BuildGrantSet(e.m, items, nil)
+	case b.DefaultRole:
+	default:
+		r := e.role(p.at, b.Role)
+		if r == nil {
+			return p, buildErr(bindingName(b), fmt.Sprintf("unknown role %q", b.Role))
+		}
+		if !bindableAt(r, p.target) {
+			return p, buildErr(bindingName(b), fmt.Sprintf("role %q cannot be bound at %s; it is bindable at %s", r.ID, p.target, strings.Join(r.BindableAt, ", ")))
+		}
+		p.role, p.set = r, r.GrantsAt(p.levelIndex())
+	}
+	return p, nil
+}
+
+// bindingName names a binding in errors.
+func bindingName(b *rolecall.Binding) string { return "binding " + b.Subject.String() }
+
+func (p *place) levelIndex() int {
+	if p.level == nil {
+		return -1
+	}
+	return p.level.Index
+}
+
+// addBinding checks a binding and records it with its subject (and its
+// resource); regrant then merges it into the users it reaches.
+func (e *Engine) addBinding(b rolecall.Binding, applying bool) error {
+	p, err := e.placeOf(&b)
+	if err != nil {
+		return err
+	}
+	if b.ID != "" {
+		if _, dup := e.bindingIDs.get(b.ID); dup {
+			return buildErr("binding "+b.ID, "duplicate binding id")
 		}
 	}
-	for _, u := range users {
-		src := source{binding: bi, group: group}
-		switch {
-		case len(b.Permissions) > 0:
-			if b.Role != "" || b.DefaultRole {
-				return buildErr(name, "give a role or direct permissions, not both")
+	bi := e.bindings.push(binding{Binding: b})
+	if b.ID != "" {
+		e.bindingIDs.put(b.ID, bi, applying)
+	}
+	if p.group >= 0 {
+		g := e.groupList.mut(p.group)
+		g.bindings = append(slices.Clip(g.bindings), bi)
+	} else {
+		u, _ := e.users.get(b.Subject.ID)
+		ur := e.userList.mut(u)
+		ur.bindings = append(slices.Clip(ur.bindings), bi)
+	}
+	if p.atRes >= 0 {
+		r := e.resList.mut(p.atRes)
+		r.bindings = append(slices.Clip(r.bindings), bi)
+	}
+	return nil
+}
+
+// regrant merges every binding that reaches user u (its own and its
+// groups', in binding order) into its grants, and lays out its span. While
+// applying, it also keeps the lookup lists of the nodes and resources it
+// gains or loses grants on in step.
+func (e *Engine) regrant(u int32) error {
+	ur := e.userList.mut(u)
+	oldNodes, oldRes := ur.nodes, ur.resGrant
+	ur.nodes, ur.resGrant, ur.hasCond = nil, nil, false
+	type reach struct{ bi, group int32 }
+	var rs []reach
+	if !ur.dead {
+		for _, bi := range ur.bindings {
+			rs = append(rs, reach{bi, -1})
+		}
+		for _, g := range ur.groups {
+			for _, bi := range e.groupList.at(g).bindings {
+				rs = append(rs, reach{bi, g})
 			}
-			if level == nil || !e.m.Direct.Allowed(level) {
-				return buildErr(name, fmt.Sprintf("the model does not allow permissions bound directly at %s; bind a role instead", target))
-			}
-			var items []model.GrantItem
-			for _, pid := range b.Permissions {
-				p, ok := e.m.Perm(pid)
-				if !ok {
-					return buildErr(name, fmt.Sprintf("unknown permission %q", pid))
-				}
-				if !p.Grantable {
-					return buildErr(name, fmt.Sprintf("permission %q cannot be granted", pid))
-				}
-				items = append(items, model.GrantItem{Perm: p})
-			}
-			src.set = model.BuildGrantSet(e.m, items, nil)
-		case b.DefaultRole:
-			r, from := e.defaultRole(u, at)
+		}
+	}
+	slices.SortFunc(rs, func(a, b reach) int { return cmp.Compare(a.bi, b.bi) })
+	for _, x := range rs {
+		b := e.bindings.at(x.bi)
+		if b.dead {
+			continue
+		}
+		p, err := e.placeOf(&b.Binding)
+		if err != nil {
+			return err
+		}
+		src := source{binding: x.bi, group: x.group, role: p.role, set: p.set}
+		if b.DefaultRole {
+			r, from := e.defaultRole(u, p.at)
 			if r == nil {
 				continue // a member without a default role gets nothing
 			}
-			src.role, src.roleFrom = r, from
-		default:
-			r := e.role(at, b.Role)
-			if r == nil {
-				return buildErr(name, fmt.Sprintf("unknown role %q", b.Role))
-			}
-			if !bindableAt(r, target) {
-				return buildErr(name, fmt.Sprintf("role %q cannot be bound at %s; it is bindable at %s", r.ID, target, strings.Join(r.BindableAt, ", ")))
-			}
-			src.role = r
-		}
-		if src.role != nil {
-			lvl := -1
-			if level != nil {
-				lvl = level.Index
-			}
-			src.set = src.role.GrantsAt(lvl)
+			src.role, src.roleFrom, src.set = r, from, r.GrantsAt(p.levelIndex())
 		}
 		var g *grants
-		if atRes >= 0 {
-			ur := &e.userList[u]
+		if p.atRes >= 0 {
 			if ur.resGrant == nil {
 				ur.resGrant = map[int32]*grants{}
 			}
-			g = ur.resGrant[atRes]
+			g = ur.resGrant[p.atRes]
 			if g == nil {
 				g = &grants{plain: e.m.NewBits()}
-				ur.resGrant[atRes] = g
+				ur.resGrant[p.atRes] = g
 			}
-			e.resList[atRes].bound = true
 		} else {
-			g = e.userList[u].at(at, e.m)
+			g = ur.at(p.at, e.m)
 		}
-		g.add(src, b)
+		g.add(src, &b.Binding)
+	}
+	slices.SortFunc(ur.nodes, func(a, b nodeGrants) int { return cmp.Compare(a.node, b.node) })
+	sp := span{nodes: make([]int32, len(ur.nodes)), plain: make([]uint64, 0, len(ur.nodes)*e.words)}
+	for i, ng := range ur.nodes {
+		sp.nodes[i] = ng.node
+		sp.plain = append(sp.plain, ng.plain...)
+		if len(ng.cond) > 0 {
+			ur.hasCond = true
+		}
+	}
+	for _, g := range ur.resGrant {
+		if len(g.cond) > 0 {
+			ur.hasCond = true
+		}
+	}
+	sp.cond = ur.hasCond
+	if u < e.userSpan.n {
+		*e.userSpan.mut(u) = sp
+	} else {
+		e.userSpan.push(sp)
+	}
+	if !e.applying() {
+		return nil
+	}
+	for _, ng := range oldNodes {
+		if ur.index(ng.node) < 0 {
+			n := e.nodeList.mut(ng.node)
+			n.users = removeSorted(n.users, u)
+		}
+	}
+	for _, ng := range ur.nodes {
+		n := e.nodeList.at(ng.node)
+		if _, in := slices.BinarySearch(n.users, u); !in {
+			n = e.nodeList.mut(ng.node)
+			n.users = insertSorted(n.users, u)
+		}
+	}
+	for r := range oldRes {
+		if ur.resGrant[r] == nil {
+			res := e.resList.mut(r)
+			res.users = removeSorted(res.users, u)
+		}
+	}
+	for r := range ur.resGrant {
+		if oldRes[r] == nil {
+			res := e.resList.mut(r)
+			res.users = insertSorted(res.users, u)
+		}
 	}
 	return nil
 }
@@ -842,7 +1056,7 @@ func resType(e *Engine, r int32) string {
 	if r < 0 {
 		return ""
 	}
-	return e.resList[r].typ.ID
+	return e.resList.at(r).typ.ID
 }
 
 func bindableAt(r *model.Role, target string) bool {
@@ -881,13 +1095,14 @@ func (g *grants) add(src source, b *rolecall.Binding) {
 // found above n.
 func (e *Engine) defaultRole(u, n int32) (*model.Role, string) {
 	at := e.m.Members.DefaultRoleAt
-	for x := n; x >= 0; x = e.nodeList[x].parent {
-		if at != nil && e.nodeList[x].level != at {
+	ur := e.userList.at(u)
+	for x := n; x >= 0; x = e.nodeList.at(x).parent {
+		if at != nil && e.nodeList.at(x).level != at {
 			continue
 		}
-		if id, ok := e.members[memberKey{u, x}]; ok && id != "" {
-			if r := e.role(x, id); r != nil {
-				return r, "default role of " + e.userList[u].id + " in " + e.nodeList[x].id
+		if i, ok := slices.BinarySearch(ur.member, x); ok && ur.defRole[i] != "" {
+			if r := e.role(x, ur.defRole[i]); r != nil {
+				return r, "default role of " + ur.id + " in " + e.nodeList.at(x).id
 			}
 		}
 	}

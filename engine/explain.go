@@ -76,11 +76,11 @@ func (ev *evalCtx) traceLeaf(p *model.Permission, o obj) bool {
 // conditional grants of p whose conditions failed (failed).
 func (ev *evalCtx) paths(p *model.Permission, o obj) (granted []rolecall.Path, failed []rolecall.FailedPath) {
 	e := ev.e
-	u := &e.userList[ev.u]
+	u := e.userList.at(ev.u)
 	on := e.label(o)
 	fromGrants := func(g *grants, at string) {
 		for _, src := range g.srcs {
-			b := &e.bindings[src.binding]
+			b := &e.bindings.at(src.binding).Binding
 			path := rolecall.Path{Permission: p.ID, On: on, At: at, Wildcard: b.Wildcard, RoleFrom: src.roleFrom, Until: b.NotAfter}
 			if src.role != nil {
 				path.Via, path.Role = "role", src.role.ID
@@ -88,7 +88,7 @@ func (ev *evalCtx) paths(p *model.Permission, o obj) (granted []rolecall.Path, f
 				path.Via = "direct"
 			}
 			if src.group >= 0 {
-				path.Group = e.groupList[src.group].id
+				path.Group = e.groupList.at(src.group).id
 			}
 			path.Chain = e.chain(src.set, p)
 			if !b.NotBefore.IsZero() || !b.NotAfter.IsZero() {
@@ -122,7 +122,7 @@ func (ev *evalCtx) paths(p *model.Permission, o obj) (granted []rolecall.Path, f
 				var gs []string
 				for _, g := range groups {
 					if _, in := slices.BinarySearch(u.groups, g); in {
-						gs = append(gs, e.groupList[g].id)
+						gs = append(gs, e.groupList.at(g).id)
 					}
 				}
 				rel = "members of " + strings.Join(gs, ", ") + ", to which " + e.label(ro) + " is assigned"
@@ -137,15 +137,15 @@ func (ev *evalCtx) paths(p *model.Permission, o obj) (granted []rolecall.Path, f
 	if o.prop != nil {
 		start = o.prop.parent
 	}
-	for r := start; r >= 0; r = e.resList[r].parent {
-		res := &e.resList[r]
+	for r := start; r >= 0; r = e.resList.at(r).parent {
+		res := e.resList.at(r)
 		ro := obj{res: r, node: res.node}
 		if g := u.resGrant[r]; g != nil {
 			fromGrants(g, e.label(ro))
 		}
 		implicit(res.typ, res.owner, res.groups, ro)
 		for _, oi := range res.offers {
-			off := &e.offers[oi]
+			off := &e.offers.at(oi).Offer
 			if off.Recipient != u.id {
 				continue
 			}
@@ -165,7 +165,7 @@ func (ev *evalCtx) paths(p *model.Permission, o obj) (granted []rolecall.Path, f
 			}
 		}
 	}
-	for n := o.node; n >= 0; n = e.nodeList[n].parent {
+	for n := o.node; n >= 0; n = e.nodeList.at(n).parent {
 		if g := u.find(n); g != nil {
 			fromGrants(g, e.label(obj{res: -1, node: n}))
 		}
@@ -237,12 +237,12 @@ func (e *Engine) requirement(u int32, p *model.Permission, o obj, failed []rolec
 	if o.prop != nil {
 		start = o.prop.parent
 	}
-	for r := start; r >= 0; r = e.resList[r].parent {
-		spots = append(spots, spot{label: e.label(obj{res: r, node: e.resList[r].node}), res: e.resList[r].typ})
+	for r := start; r >= 0; r = e.resList.at(r).parent {
+		spots = append(spots, spot{label: e.label(obj{res: r, node: e.resList.at(r).node}), res: e.resList.at(r).typ})
 	}
 	org := int32(-1)
-	for n := o.node; n >= 0; n = e.nodeList[n].parent {
-		spots = append(spots, spot{label: e.label(obj{res: -1, node: n}), level: e.nodeList[n].level})
+	for n := o.node; n >= 0; n = e.nodeList.at(n).parent {
+		spots = append(spots, spot{label: e.label(obj{res: -1, node: n}), level: e.nodeList.at(n).level})
 		org = n
 	}
 	if org >= 0 && e.m.Tenant.Wildcard != "" {
@@ -292,7 +292,7 @@ func (e *Engine) requirement(u int32, p *model.Permission, o obj, failed []rolec
 		}
 	}
 	shadowed := map[string]*model.Role{}
-	for n := o.node; n >= 0; n = e.nodeList[n].parent {
+	for n := o.node; n >= 0; n = e.nodeList.at(n).parent {
 		for id, r := range e.custom[n] {
 			if _, nearer := shadowed[id]; !nearer {
 				shadowed[id] = r

@@ -43,6 +43,14 @@ func (m *idMapOf[V]) set(s string, v V) {
 	m.long[s] = v
 }
 
+func (m *idMapOf[V]) del(s string) {
+	if len(s) < 16 {
+		delete(m.short, shortKey(s))
+		return
+	}
+	delete(m.long, s)
+}
+
 func (m *idMapOf[V]) len() int { return len(m.short) + len(m.long) }
 
 // each calls f for every id.

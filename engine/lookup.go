@@ -14,68 +14,95 @@ import (
 	"github.com/rolecall/rolecall/model"
 )
 
-// lookupIndex holds what lookups read besides the check path's data.
+// lookupIndex holds what lookups read besides the check path's data and
+// the lists kept in nodes and resources.
 type lookupIndex struct {
-	nodeRank  []int32     // position of each node in id order
-	children  [][]int32   // child nodes of each node
-	nodeRes   [][][]int32 // [type][node] resources whose home is the node, in id order
-	special   [][]int32   // [type] resources with grants of their own, or under a parent
-	nodeUsers [][]int32   // users holding a grant at each node
-	resUsers  map[int32][]int32
-	key       []byte // signs cursors
+	nodeRank []int32   // position of each node in id order
+	children [][]int32 // child nodes of each node
+	// special counts, by type, the resources with grants of their own or
+	// under a parent: while there are none, a lookup of a plain
+	// permission reads only the subject's node grants.
+	special []int
+	key     []byte // signs cursors
 }
 
 // buildLookup indexes nodes and resources for lookups.
 func (e *Engine) buildLookup() {
 	li := &e.look
-	n := len(e.nodeList)
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(e.nodeList[a].id, e.nodeList[b].id) })
-	li.nodeRank = make([]int32, n)
-	for r, x := range order {
-		li.nodeRank[x] = int32(r)
-	}
-	li.children = make([][]int32, n)
-	for _, x := range order {
-		if p := e.nodeList[x].parent; p >= 0 {
-			li.children[p] = append(li.children[p], x)
+	e.orderNodes()
+	li.special = make([]int, len(e.m.Resources))
+	for i := range e.resList.n {
+		r := e.resList.at(i)
+		n := e.nodeList.at(r.node)
+		if n.res == nil {
+			n.res = make([][]int32, len(e.m.Resources))
+		}
+		n.res[r.typ.Index] = append(n.res[r.typ.Index], i)
+		if e.special(i) {
+			li.special[r.typ.Index]++
 		}
 	}
-	li.nodeRes = make([][][]int32, len(e.m.Resources))
-	li.special = make([][]int32, len(e.m.Resources))
-	for t := range li.nodeRes {
-		li.nodeRes[t] = make([][]int32, n)
-	}
-	for i := range e.resList {
-		r := &e.resList[i]
-		t := r.typ.Index
-		li.nodeRes[t][r.node] = append(li.nodeRes[t][r.node], int32(i))
-		if e.resHot[i].flags != 0 || r.parent >= 0 || len(r.typ.Implicit) > 0 {
-			li.special[t] = append(li.special[t], int32(i))
+	for i := range e.nodeList.n {
+		for _, rs := range e.nodeList.at(i).res {
+			slices.SortFunc(rs, func(a, b int32) int { return cmp.Compare(e.resList.at(a).id, e.resList.at(b).id) })
 		}
 	}
-	for t := range li.nodeRes {
-		for _, rs := range li.nodeRes[t] {
-			slices.SortFunc(rs, func(a, b int32) int { return cmp.Compare(e.resList[a].id, e.resList[b].id) })
+	for u := range e.userList.n {
+		ur := e.userList.at(u)
+		for _, ng := range ur.nodes {
+			n := e.nodeList.at(ng.node)
+			n.users = append(n.users, u)
+		}
+		for r := range ur.resGrant {
+			res := e.resList.at(r)
+			res.users = append(res.users, u)
 		}
 	}
-	li.nodeUsers = make([][]int32, n)
-	li.resUsers = map[int32][]int32{}
-	for u := range e.userList {
-		for _, ng := range e.userList[u].nodes {
-			li.nodeUsers[ng.node] = append(li.nodeUsers[ng.node], int32(u))
-		}
-		for r := range e.userList[u].resGrant {
-			li.resUsers[r] = append(li.resUsers[r], int32(u))
-		}
+	for r := range e.resList.n {
+		slices.Sort(e.resList.at(r).users)
 	}
 	if li.key == nil {
 		li.key = make([]byte, 32)
 		rand.Read(li.key)
 	}
+}
+
+// orderNodes ranks the nodes by id and lists each node's children in that
+// order.
+func (e *Engine) orderNodes() {
+	li := &e.look
+	var order []int32
+	for i := range e.nodeList.n {
+		if !e.nodeList.at(i).dead {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(e.nodeList.at(a).id, e.nodeList.at(b).id) })
+	li.nodeRank = make([]int32, e.nodeList.len())
+	for r, x := range order {
+		li.nodeRank[x] = int32(r)
+	}
+	li.children = make([][]int32, e.nodeList.len())
+	for _, x := range order {
+		if p := e.nodeList.at(x).parent; p >= 0 {
+			li.children[p] = append(li.children[p], x)
+		}
+	}
+}
+
+// special reports whether resource i has grants of its own or a parent
+// (see lookupIndex.special).
+func (e *Engine) special(i int32) bool {
+	r := e.resList.at(i)
+	return !r.dead && (len(r.bindings) > 0 || len(r.offers) > 0 || r.parent >= 0 || len(r.typ.Implicit) > 0)
+}
+
+// nodeRes returns the resources of type t whose home is node n.
+func (e *Engine) nodeRes(t int, n int32) []int32 {
+	if rs := e.nodeList.at(n).res; rs != nil {
+		return rs[t]
+	}
+	return nil
 }
 
 // ResourceQuery asks which resources of a type a subject may act on.
@@ -129,7 +156,7 @@ func (e *Engine) LookupResources(q ResourceQuery) (ids []string, next string, er
 		return nil, "", err
 	}
 	var res []int32
-	if qu.perm != nil && !e.userSpan[u].cond && len(e.look.special[rt.Index]) == 0 {
+	if qu.perm != nil && !e.userSpan.at(u).cond && e.look.special[rt.Index] == 0 {
 		res = e.coveredResources(u, qu.perm.Index, rt.Index, within)
 	} else {
 		res = e.scanResources(u, qu, rt.Index, within, q.Context)
@@ -137,7 +164,7 @@ func (e *Engine) LookupResources(q ResourceQuery) (ids []string, next string, er
 	page, more := pageOf(res, offset, q.Page.Limit)
 	ids = make([]string, len(page))
 	for i, r := range page {
-		ids[i] = e.resList[r].id
+		ids[i] = e.resList.at(r).id
 	}
 	if more {
 		next = e.cursor(lookupHash("resources", q.Subject, q.Permission, q.Type, q.In), offset+len(page))
@@ -148,13 +175,13 @@ func (e *Engine) LookupResources(q ResourceQuery) (ids []string, next string, er
 // coveredResources answers a plain permission from the user's node grants:
 // every resource under a topmost node where the user holds it.
 func (e *Engine) coveredResources(u int32, p, t int, within int32) []int32 {
-	sp := e.userSpan[u]
+	sp := e.userSpan.at(u)
 	word, bit := p>>6, uint64(1)<<(uint(p)&63)
 	w := e.words
 	var cover []int32
-	for k := sp.off; k < sp.off+sp.n; k++ {
-		if e.spanPlain[int(k)*w+word]&bit != 0 {
-			cover = append(cover, e.spanNodes[k])
+	for k, n := range sp.nodes {
+		if sp.plain[k*w+word]&bit != 0 {
+			cover = append(cover, n)
 		}
 	}
 	// keep the topmost, and clip to `within`
@@ -180,7 +207,7 @@ func (e *Engine) coveredResources(u int32, p, t int, within int32) []int32 {
 	var homes []int32
 	var walk func(n int32)
 	walk = func(n int32) {
-		if len(e.look.nodeRes[t][n]) > 0 {
+		if len(e.nodeRes(t, n)) > 0 {
 			homes = append(homes, n)
 		}
 		for _, c := range e.look.children[n] {
@@ -193,11 +220,11 @@ func (e *Engine) coveredResources(u int32, p, t int, within int32) []int32 {
 	slices.SortFunc(homes, func(a, b int32) int { return cmp.Compare(e.look.nodeRank[a], e.look.nodeRank[b]) })
 	total := 0
 	for _, h := range homes {
-		total += len(e.look.nodeRes[t][h])
+		total += len(e.nodeRes(t, h))
 	}
 	out := make([]int32, 0, total)
 	for _, h := range homes {
-		out = append(out, e.look.nodeRes[t][h]...)
+		out = append(out, e.nodeRes(t, h)...)
 	}
 	return out
 }
@@ -205,16 +232,16 @@ func (e *Engine) coveredResources(u int32, p, t int, within int32) []int32 {
 // scanResources evaluates every resource of the type, in lookup order.
 func (e *Engine) scanResources(u int32, q question, t int, within int32, ctx map[string]any) []int32 {
 	var homes []int32
-	for n := range e.nodeList {
-		if len(e.look.nodeRes[t][n]) > 0 && (within < 0 || e.isBelowOrAt(int32(n), within)) {
+	for n := range e.nodeList.n {
+		if len(e.nodeRes(t, n)) > 0 && (within < 0 || e.isBelowOrAt(int32(n), within)) {
 			homes = append(homes, int32(n))
 		}
 	}
 	slices.SortFunc(homes, func(a, b int32) int { return cmp.Compare(e.look.nodeRank[a], e.look.nodeRank[b]) })
 	var out []int32
 	for _, h := range homes {
-		for _, r := range e.look.nodeRes[t][h] {
-			o := obj{res: r, node: h, cold: e.resHot[r].parent < 0 && e.resHot[r].flags == 0}
+		for _, r := range e.nodeRes(t, h) {
+			o := obj{res: r, node: h, cold: e.resHot.at(r).parent < 0 && e.resHot.at(r).flags == 0}
 			ev := evalCtx{e: e, u: u, ctx: ctx, target: o, item: obj{res: -1, node: -1}}
 			if q.perm != nil && ev.leaf(q.perm, o) || q.act != nil && ev.action(q.act).Allowed {
 				out = append(out, r)
@@ -271,15 +298,18 @@ func (e *Engine) LookupSubjects(q SubjectQuery) (SubjectResult, error) {
 	}
 	var users []int32
 	for _, u := range e.subjectCandidates(qu, o) {
+		if e.userList.at(u).dead {
+			continue
+		}
 		ev := evalCtx{e: e, u: u, ctx: q.Context, target: o, item: obj{res: -1, node: -1}}
 		if qu.perm != nil && ev.leaf(qu.perm, o) || qu.act != nil && ev.action(qu.act).Allowed {
 			users = append(users, u)
 		}
 	}
-	slices.SortFunc(users, func(a, b int32) int { return cmp.Compare(e.userList[a].id, e.userList[b].id) })
+	slices.SortFunc(users, func(a, b int32) int { return cmp.Compare(e.userList.at(a).id, e.userList.at(b).id) })
 	page, more := pageOf(users, offset, q.Page.Limit)
 	for _, u := range page {
-		out.Users = append(out.Users, e.userList[u].id)
+		out.Users = append(out.Users, e.userList.at(u).id)
 	}
 	if more {
 		out.Next = e.cursor(h, offset+len(page))
@@ -297,7 +327,7 @@ func (e *Engine) LookupSubjects(q SubjectQuery) (SubjectResult, error) {
 // be met by anyone, so every user is a candidate then.
 func (e *Engine) subjectCandidates(q question, o obj) []int32 {
 	if q.act != nil && !onTargetOnly(q.act.Requires) {
-		all := make([]int32, len(e.userList))
+		all := make([]int32, e.userList.len())
 		for i := range all {
 			all[i] = int32(i)
 		}
@@ -320,12 +350,12 @@ func (e *Engine) subjectCandidates(q question, o obj) []int32 {
 			}
 		}
 		for _, g := range groups {
-			add(e.groupList[g].members...)
+			add(e.groupList.at(g).members...)
 		}
 		if r >= 0 {
-			add(e.look.resUsers[r]...)
-			for _, oi := range e.resList[r].offers {
-				if u, ok := e.users.get(e.offers[oi].Recipient); ok {
+			add(e.resList.at(r).users...)
+			for _, oi := range e.resList.at(r).offers {
+				if u, ok := e.users.get(e.offers.at(oi).Offer.Recipient); ok {
 					add(u)
 				}
 			}
@@ -338,12 +368,12 @@ func (e *Engine) subjectCandidates(q question, o obj) []int32 {
 	if o.prop != nil {
 		start = o.prop.parent
 	}
-	for r := start; r >= 0; r = e.resList[r].parent {
-		res := &e.resList[r]
+	for r := start; r >= 0; r = e.resList.at(r).parent {
+		res := e.resList.at(r)
 		addRes(res.owner, res.groups, r)
 	}
 	for n := o.node; n >= 0; n = e.nodeParent[n] {
-		add(e.look.nodeUsers[n]...)
+		add(e.nodeList.at(n).users...)
 	}
 	return out
 }
@@ -378,8 +408,11 @@ func (e *Engine) groupsHolding(p *model.Permission, o obj) []string {
 		chain[n] = true
 	}
 	var out []string
-	for i := range e.bindings {
-		b := &e.bindings[i]
+	for i := range e.bindings.n {
+		if e.bindings.at(i).dead {
+			continue
+		}
+		b := &e.bindings.at(i).Binding
 		if b.Subject.Kind != rolecall.SubjectGroup || b.DefaultRole || b.Resource != nil || !b.NotBefore.IsZero() || !b.NotAfter.IsZero() {
 			continue
 		}
@@ -397,7 +430,7 @@ func (e *Engine) groupsHolding(p *model.Permission, o obj) []string {
 			}
 			set = model.BuildGrantSet(e.m, items, nil)
 		} else if r := e.role(n, b.Role); r != nil {
-			set = r.GrantsAt(e.nodeList[n].level.Index)
+			set = r.GrantsAt(e.nodeList.at(n).level.Index)
 		}
 		if set != nil && set.Plain.Has(p.Index) && !slices.Contains(out, b.Subject.ID) {
 			out = append(out, b.Subject.ID)

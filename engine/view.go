@@ -15,9 +15,9 @@ func (v objView) ID() string {
 	case v.o.prop != nil:
 		return v.o.prop.id
 	case v.o.res >= 0:
-		return v.e.resList[v.o.res].id
+		return v.e.resList.at(v.o.res).id
 	case v.o.node >= 0:
-		return v.e.nodeList[v.o.node].id
+		return v.e.nodeList.at(v.o.node).id
 	}
 	return ""
 }
@@ -34,7 +34,7 @@ func (v objView) Owner() string {
 	case v.o.prop != nil:
 		return v.o.prop.owner
 	case v.o.res >= 0:
-		return v.e.resList[v.o.res].owner
+		return v.e.resList.at(v.o.res).owner
 	}
 	return ""
 }
@@ -44,14 +44,14 @@ func (v objView) Groups() []string {
 	case v.o.prop != nil:
 		return v.o.prop.groupIDs
 	case v.o.res >= 0:
-		return v.e.resList[v.o.res].groupIDs
+		return v.e.resList.at(v.o.res).groupIDs
 	}
 	return nil
 }
 
 func (v objView) Scope() string {
 	if v.o.node >= 0 {
-		return v.e.nodeList[v.o.node].id
+		return v.e.nodeList.at(v.o.node).id
 	}
 	return ""
 }
@@ -63,15 +63,15 @@ func (v objView) parent() (obj, bool) {
 	case v.o.prop != nil:
 		p = v.o.prop.parent
 	case v.o.res >= 0:
-		p = e.resList[v.o.res].parent
+		p = e.resList.at(v.o.res).parent
 	default:
-		if v.o.node < 0 || e.nodeList[v.o.node].parent < 0 {
+		if v.o.node < 0 || e.nodeList.at(v.o.node).parent < 0 {
 			return obj{}, false
 		}
-		return obj{res: -1, node: e.nodeList[v.o.node].parent}, true
+		return obj{res: -1, node: e.nodeList.at(v.o.node).parent}, true
 	}
 	if p >= 0 {
-		return obj{res: p, node: e.resList[p].node}, true
+		return obj{res: p, node: e.resList.at(p).node}, true
 	}
 	if v.o.node < 0 {
 		return obj{}, false
@@ -107,9 +107,9 @@ func (v objView) Attr(name string) (any, bool) {
 	case v.o.prop != nil:
 		attrs = v.o.prop.attrs
 	case v.o.res >= 0:
-		attrs = v.e.resList[v.o.res].attrs
+		attrs = v.e.resList.at(v.o.res).attrs
 	case v.o.node >= 0:
-		attrs = v.e.nodeList[v.o.node].attrs
+		attrs = v.e.nodeList.at(v.o.node).attrs
 	}
 	x, ok := attrs[name]
 	return x, ok
@@ -120,7 +120,7 @@ type subjView struct {
 	u *user
 }
 
-func (e *Engine) subjView(u int32) condition.Subject { return subjView{&e.userList[u]} }
+func (e *Engine) subjView(u int32) condition.Subject { return subjView{e.userList.at(u)} }
 
 func (s subjView) ID() string       { return s.u.id }
 func (s subjView) Groups() []string { return s.u.groupIDs }
