@@ -186,6 +186,59 @@ type Tx interface {
 
 	// Delete removes one object by kind and key (see the Key methods).
 	Delete(kind ObjectKind, key string) error
+
+	// DeleteWhere deletes every object the filter selects, each logged as
+	// by Delete, and returns how many it deleted. Objects selected together
+	// may refer to one another (a scope and the scopes below it, a resource
+	// and those below it); they go together. While an object not selected
+	// still refers to a selected one, it fails with FailedPrecondition
+	// naming both, and deletes nothing.
+	DeleteWhere(Filter) (int, error)
+
+	// MoveScope puts scope id under a new parent, which may be in another
+	// organization. Everything placed in the scope or below it moves along:
+	// the scopes below it, memberships, groups and their members, custom
+	// roles owned there, resources living there and those below them,
+	// bindings at those scopes or on those resources, offers of those
+	// resources, invitations. Each object whose organization changes is
+	// logged as a replacement reporting the new one. While something that
+	// moves refers to something that stays in the old organization, or the
+	// other way round (a binding held by a group that stays, a resource
+	// built from one that stays or assigned to a group that stays), it
+	// fails with FailedPrecondition naming both, and moves nothing. An
+	// organization cannot move (Invalid), nor a scope below itself.
+	MoveScope(id, parent string) error
+
+	// MoveResource puts a resource in scope, or under parent (give one of
+	// them), which may be in another organization; the resources below it,
+	// and the bindings and offers on them, move along as MoveScope says.
+	MoveResource(ref ResourceRef, scope string, parent *ResourceRef) error
+}
+
+// Filter selects objects of one kind for DeleteWhere. Every field given
+// must match; Kind and at least one other field are required, so a filter
+// never selects everything by accident. A field the kind does not have is
+// Invalid.
+//
+//   - Org: objects of that organization (every kind but users and audit
+//     events).
+//   - Scope: objects in that scope node or below it: scopes (the node
+//     itself and those below), memberships, groups, custom roles (owned
+//     there), resources (living there, or below a resource that does),
+//     bindings (at such a node or on such a resource), offers (of such a
+//     resource), invitations.
+//   - Type: resources of that type; bindings on and offers of resources of
+//     that type.
+//   - User: memberships, group members, bindings held by, and offers to,
+//     that user.
+//   - Group: group members of, and bindings held by, that group.
+type Filter struct {
+	Kind  ObjectKind `json:"kind"`
+	Org   string     `json:"org,omitempty"`
+	Scope string     `json:"scope,omitempty"`
+	Type  string     `json:"type,omitempty"`
+	User  string     `json:"user,omitempty"`
+	Group string     `json:"group,omitempty"`
 }
 
 // Page asks for one page of a listing: at most Limit items after the

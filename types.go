@@ -109,6 +109,38 @@ const (
 	SubjectGroup
 )
 
+// String returns "user" or "group".
+func (k SubjectKind) String() string {
+	if k == SubjectGroup {
+		return "group"
+	}
+	if k == SubjectUser {
+		return "user"
+	}
+	return fmt.Sprintf("SubjectKind(%d)", uint8(k))
+}
+
+// MarshalText writes the kind as "user" or "group".
+func (k SubjectKind) MarshalText() ([]byte, error) {
+	if k > SubjectGroup {
+		return nil, E("rolecall.SubjectKind", Invalid, k.String(), `a subject is a "user" or a "group"`)
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalJSON reads "user" or "group" (or 0 and 1, their numbers).
+func (k *SubjectKind) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"user"`, `0`:
+		*k = SubjectUser
+	case `"group"`, `1`:
+		*k = SubjectGroup
+	default:
+		return E("rolecall.SubjectKind", Invalid, string(b), `a subject is a "user" or a "group"`)
+	}
+	return nil
+}
+
 // SubjectRef names the holder of a binding: a user or a group.
 type SubjectRef struct {
 	Kind SubjectKind `json:"kind"`

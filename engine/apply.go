@@ -219,19 +219,14 @@ func (a *applier) apply(c *rolecall.Change) error {
 		}
 		return a.putResource(r)
 	case rolecall.ObjRole:
-		var r rolecall.Role
 		if c.Deleted {
-			var ok bool
-			if r, ok = a.roleOf(c.Key); !ok {
-				return notFound("engine.Apply", c.Key, "no such custom role")
-			}
-		} else {
-			var err error
-			if r, err = decode[rolecall.Role](c); err != nil {
-				return err
-			}
+			return a.deleteRole(c.Key)
 		}
-		return a.setRole(r, c.Deleted)
+		r, err := decode[rolecall.Role](c)
+		if err != nil {
+			return err
+		}
+		return a.setRole(r)
 	case rolecall.ObjBinding:
 		if c.Deleted {
 			return a.deleteBinding(c.Key)
@@ -450,8 +445,11 @@ func (a *applier) groupMemberOf(key string) (rolecall.GroupMember, bool) {
 	return rolecall.GroupMember{}, false
 }
 
-// roleOf finds the custom role an "org/id" or "org/scope/id" key names.
-func (a *applier) roleOf(key string) (rolecall.Role, bool) {
+// deleteRole removes the custom role an "org/id" or "org/scope/id" key
+// names. The key is matched against where the role is owned now, and
+// against the organization it was compiled for (a role owned by a scope
+// that moved to another organization keeps its old key until replaced).
+func (a *applier) deleteRole(key string) error {
 	e := a.e
 	for owner, roles := range e.custom {
 		for id, r := range roles {
@@ -459,12 +457,18 @@ func (a *applier) roleOf(key string) (rolecall.Role, bool) {
 			if on := e.nodeList.at(owner).id; on != r.Org {
 				cand.Scope = on
 			}
-			if cand.Key() == key {
-				return cand, true
+			if cand.Key() != key {
+				continue
 			}
+			a.writeCustom()
+			inner := maps.Clone(e.custom[owner])
+			delete(inner, id)
+			e.custom[owner] = inner
+			a.reachRole(id)
+			return nil
 		}
 	}
-	return rolecall.Role{}, false
+	return notFound("engine.Apply", key, "no such custom role")
 }
 
 func (a *applier) putGroup(g rolecall.Group) error {
@@ -538,20 +542,25 @@ func (a *applier) setGroupMember(gm rolecall.GroupMember, remove bool) error {
 	return nil
 }
 
-// setRole compiles a custom role (or removes it) and marks everyone who
-// holds it, directly or as a default role, for recomputation.
-func (a *applier) setRole(r rolecall.Role, remove bool) error {
-	e := a.e
+// setRole compiles a custom role and marks everyone who holds it,
+// directly or as a default role, for recomputation.
+func (a *applier) setRole(r rolecall.Role) error {
 	a.writeCustom()
-	if err := e.setRole(r, remove); err != nil {
+	if err := a.e.setRole(r); err != nil {
 		return err
 	}
+	a.reachRole(r.ID)
+	return nil
+}
+
+// reachRole marks the users of every binding that may resolve to role id.
+func (a *applier) reachRole(id string) {
+	e := a.e
 	for bi := range e.bindings.n {
-		if b := e.bindings.at(bi); !b.dead && (b.Role == r.ID || b.DefaultRole) {
+		if b := e.bindings.at(bi); !b.dead && (b.Role == id || b.DefaultRole) {
 			a.reach(&b.Binding)
 		}
 	}
-	return nil
 }
 
 // putResource creates a resource or changes one; a changed parent or scope

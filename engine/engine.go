@@ -457,14 +457,14 @@ func removeSorted(s []int32, x int32) []int32 {
 // buildCustomRoles compiles the organizations' custom roles.
 func (e *Engine) buildCustomRoles(d *Data, fail failFunc, errs *rolecall.Errors) {
 	for _, r := range d.Roles {
-		if err := e.setRole(r, false); err != nil {
+		if err := e.setRole(r); err != nil {
 			*errs = append(*errs, err)
 		}
 	}
 }
 
-// setRole compiles and records one custom role, or removes it.
-func (e *Engine) setRole(r rolecall.Role, remove bool) error {
+// setRole compiles and records one custom role.
+func (e *Engine) setRole(r rolecall.Role) error {
 	org, ok := e.nodes[r.Org]
 	if !ok || e.nodeList.at(org).level != e.m.Tenant {
 		return buildErr("role "+r.ID, fmt.Sprintf("organization %q is not a %s", r.Org, e.m.Tenant.ID))
@@ -477,14 +477,8 @@ func (e *Engine) setRole(r rolecall.Role, remove bool) error {
 		}
 		owner = n
 	}
-	if _, dup := e.custom[owner][r.ID]; dup && !remove && !e.applying() {
+	if _, dup := e.custom[owner][r.ID]; dup && !e.applying() {
 		return buildErr("role "+r.ID, "declared twice in "+e.nodeList.at(owner).id)
-	}
-	if remove {
-		inner := maps.Clone(e.custom[owner])
-		delete(inner, r.ID)
-		e.custom[owner] = inner
-		return nil
 	}
 	cr, err := CompileRole(e.m, r)
 	if err != nil {

@@ -283,16 +283,22 @@ func (t *tx) Delete(kind rolecall.ObjectKind, key string) error {
 					fmt.Sprintf("is still used by %s %q (and perhaps others); delete or move those first", rf.kind, by))
 			}
 		}
-		for _, l := range links[kind] {
-			if err := t.exec("DELETE FROM "+l+" WHERE resource = ?", key); err != nil {
-				return err
-			}
-		}
-		if err := t.exec("DELETE FROM "+table+" WHERE key = ?", key); err != nil {
+		return t.remove(kind, key, org)
+	})
+}
+
+// remove deletes one object, whose organization is org, once its
+// referrers are checked: its links, its row and its change.
+func (t *tx) remove(kind rolecall.ObjectKind, key, org string) error {
+	for _, l := range links[kind] {
+		if err := t.exec("DELETE FROM "+l+" WHERE resource = ?", key); err != nil {
 			return err
 		}
-		return t.log(kind, key, org, nil)
-	})
+	}
+	if err := t.exec("DELETE FROM "+tables[kind]+" WHERE key = ?", key); err != nil {
+		return err
+	}
+	return t.log(kind, key, org, nil)
 }
 
 // AppendAudit adds an event to the audit log at this transaction's

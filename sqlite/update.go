@@ -197,3 +197,41 @@ func (t *tx) log(kind rolecall.ObjectKind, key, org string, value []byte) error 
 	}
 	return err
 }
+
+// query reads every row a query returns, each column as a string (NULL
+// as "").
+func (t *tx) query(query string, args ...any) ([][]string, error) {
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, databaseError{err}
+	}
+	rows, err := st.QueryContext(t.ctx, args...)
+	if err != nil {
+		return nil, databaseError{err}
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, databaseError{err}
+	}
+	var out [][]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, databaseError{err}
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = v.String
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, databaseError{err}
+	}
+	return out, nil
+}

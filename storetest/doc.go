@@ -32,11 +32,26 @@
 //     role's or a domain's Org must be an organization (a scope without a
 //     parent).
 //   - Organizations. Every object but a user belongs to one organization
-//     (the root of its scope's tree), reported as Change.Org. It is fixed at
-//     creation: a Replace that would move an object to another organization
-//     is Invalid, and so is a move that would make a scope or resource its
-//     own ancestor. Moves within the organization are allowed. An
+//     (the root of its scope's tree), reported as Change.Org. A Replace
+//     cannot change it: one that would move an object to another
+//     organization is Invalid, and so is a move that would make a scope or
+//     resource its own ancestor. Moves within the organization are allowed.
+//     Only MoveScope and MoveResource take a subtree to another
+//     organization; each object whose organization changes is then logged
+//     as a replacement in the new one (the moved scope or resource always
+//     is, its place having changed), and a reference across the new border
+//     is FailedPrecondition naming the object that refers (its kind and
+//     key) and the one referred to. A custom role owned by a scope that
+//     moves to another organization changes key (its organization is part
+//     of it): it is logged as a deletion of the old key in the old
+//     organization and a creation of the new key in the new one. An
 //     invitation's Org is filled in from its scope when empty.
+//   - DeleteWhere checks the filter first (Invalid: a lone kind, a field
+//     the kind lacks, an audit filter), then selects, then refuses with
+//     FailedPrecondition while an unselected object refers to a selected
+//     one, naming the selected object's kind and key; it deletes objects
+//     that refer to others of the selection first, and logs one deletion
+//     per object.
 //   - Revisions. A new store is at revision 0. Every Update that writes
 //     something commits at a revision greater than every earlier one; an
 //     Update whose function writes nothing commits nothing and returns the

@@ -33,6 +33,8 @@ func Run(t *testing.T, open func(t *testing.T) rolecall.Store) {
 		{"MissingReference", testMissingReference},
 		{"StillReferenced", testStillReferenced},
 		{"Moves", testMoves},
+		{"MoveAcross", testMoveAcross},
+		{"DeleteWhere", testDeleteWhere},
 		{"BadInput", testBadInput},
 		{"Revisions", testRevisions},
 		{"EmptyUpdate", testEmptyUpdate},

@@ -40,8 +40,8 @@ const sample = `{"kind":"scope","value":{"id":"acme","level":"org"}}
 {"kind":"resource","value":{"type":"verbatim","id":"v1","parent":{"type":"source","id":"A/inbox"},"fields":{"email":"sensitive"}}}
 {"kind":"resource","value":{"type":"dataset","id":"B/trends","scope":"B","groups":["g1"],"inputs":{"sources":[{"type":"source","id":"A/inbox"}]},"attrs":{"published":true}}}
 {"kind":"role","value":{"id":"auditor","org":"acme","grants":[{"permission":"view"}]}}
-{"kind":"binding","value":{"id":"b1","subject":{"kind":0,"id":"ann"},"role":"auditor","scope":"A"}}
-{"kind":"binding","value":{"id":"b2","subject":{"kind":1,"id":"g1"},"permissions":["view"],"resource":{"type":"dataset","id":"B/trends"}}}
+{"kind":"binding","value":{"id":"b1","subject":{"kind":"user","id":"ann"},"role":"auditor","scope":"A"}}
+{"kind":"binding","value":{"id":"b2","subject":{"kind":"group","id":"g1"},"permissions":["view"],"resource":{"type":"dataset","id":"B/trends"}}}
 {"kind":"offer","value":{"id":"o1","kind":"share","resource":{"type":"dataset","id":"B/trends"},"recipient":"bob","state":"pending"}}
 `
 

@@ -33,7 +33,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
-	root.AddCommand(modelCmd(), scenariosCmd(), demoCmd(), importCmd(), exportCmd())
+	root.AddCommand(modelCmd(), scenariosCmd(), demoCmd(), importCmd(), exportCmd(),
+		checkCmd(false), checkCmd(true), effectiveCmd(), lookupCmd(), deleteCmd(), moveCmd())
 	if err := root.Execute(); err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {

@@ -92,3 +92,40 @@ func TestImportExport(t *testing.T) {
 		t.Fatal("a refused import wrote something")
 	}
 }
+
+// TestQueriesOnStore imports a small organization, then checks, explains,
+// looks up, deletes by filter and moves through the command line, the way
+// the README shows.
+func TestQueriesOnStore(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "acme.db")
+	if code, out, errs := run("import", "--store", db, "../../testdata/store/acme.jsonl"); code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
+	}
+	q := func(args ...string) []string { return append(args, "--store", db, "--model", "reinfer") }
+	steps := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{q("check", "bob", "view_sources", "source:mail"), 0, "allowed"},
+		{q("check", "bob", "sources_admin", "source:mail"), 3, "denied"},
+		{q("explain", "bob", "sources_admin", "source:mail"), 0, "sources_admin"},
+		{q("effective", "ann", "source:mail"), 0, "view_sensitive_data"},
+		{q("lookup", "resources", "bob", "view_sources", "source"), 0, "invoices\nmail\n"},
+		{q("lookup", "subjects", "view_sources", "source:mail"), 0, "ann\nbob\n"},
+		{q("check", "bob", "view_sources", "claims", "--at-least", "999", "--wait", "10ms"), 1, "did not reach it in time; retry"},
+		{[]string{"delete", "--store", db, "--kind", "binding", "--user", "bob", "--scope", "billing"}, 0, "deleted 1 objects"},
+		{q("lookup", "resources", "bob", "view_sources", "source"), 0, "mail\n"},
+		{[]string{"delete", "--store", db, "--kind", "binding"}, 1, "would select every binding"},
+		{[]string{"move", "--store", db, "resource", "source:invoices", "--to", "claims"}, 0, "moved at revision"},
+		{q("lookup", "resources", "bob", "view_sources", "source"), 0, "invoices\nmail\n"},
+		{[]string{"move", "--store", db, "scope", "billing", "--to", "globex"}, 0, "moved at revision"},
+		{q("check", "ann", "view_sources", "source:mail"), 0, "allowed"},
+	}
+	for _, s := range steps {
+		code, out, errs := run(s.args...)
+		if code != s.code || !strings.Contains(out+errs, s.want) {
+			t.Fatalf("rolecall %s: exit %d (want %d), want %q in:\n%s%s", strings.Join(s.args, " "), code, s.code, s.want, out, errs)
+		}
+	}
+}
