@@ -70,6 +70,7 @@ func (e *Engine) fork() *Engine {
 	n.offers.write()
 	n.resHot.write()
 	n.userSpan.write()
+	n.nodeUsers.write()
 	n.resIdx = slices.Clone(e.resIdx)
 	return &n
 }
@@ -117,7 +118,7 @@ func (a *applier) touch(r int32) {
 	}
 	if !a.touched[r] {
 		a.touched[r] = true
-		a.special[r] = r < a.e.resList.n && a.e.special(r)
+		a.special[r] = r < a.e.resList.v.n && a.e.special(r)
 	}
 }
 
@@ -297,6 +298,7 @@ func (a *applier) putScope(s rolecall.Scope) error {
 		a.writeNodes()
 		a.writeParent()
 		n = e.nodeList.push(node{id: s.ID, level: l, parent: p, attrs: s.Attrs})
+		e.nodeUsers.push(nil)
 		e.nodes[s.ID] = n
 		e.nodeParent = append(e.nodeParent, p)
 		e.nodeList.at(n).org = e.orgOf(n)
@@ -337,7 +339,7 @@ func (a *applier) putScope(s rolecall.Scope) error {
 			a.reach(&b.Binding)
 		}
 	}
-	for u := range e.userList.n {
+	for u := range e.userList.v.n {
 		for _, m := range e.userList.at(u).member {
 			if e.isBelowOrAt(m, n) {
 				a.regroup[u], a.dirty[u] = true, true
@@ -364,7 +366,7 @@ func (a *applier) deleteScope(id string) error {
 			return rolecall.E("engine.Apply", rolecall.FailedPrecondition, "scope "+id, "scope "+x.id+" still lives under it")
 		}
 	}
-	for _, u := range nd.users {
+	for _, u := range *e.nodeUsers.at(n) {
 		a.dirty[u] = true
 	}
 	a.writeNodes()
@@ -494,7 +496,7 @@ func (a *applier) putGroup(g rolecall.Group) error {
 		gr.node, gr.allMembers = n, g.AllMembers
 	}
 	if g.AllMembers || exists {
-		for u := range e.userList.n {
+		for u := range e.userList.v.n {
 			if len(e.userList.at(u).member) > 0 {
 				a.regroup[u], a.dirty[u] = true, true
 			}
@@ -579,7 +581,7 @@ func (a *applier) putResource(r rolecall.Resource) error {
 		if r.ID == "" {
 			return buildErr(name, "empty resource id")
 		}
-		a.touch(e.resList.n) // before it exists: it was not special
+		a.touch(e.resList.v.n) // before it exists: it was not special
 		ri = e.resList.push(resource{id: r.ID, typ: rt, parent: -1, node: -1})
 		e.resIdx[rt.Index].put(r.ID, resEntry{idx: ri, node: -1}, true)
 	} else {
@@ -600,7 +602,7 @@ func (a *applier) putResource(r rolecall.Resource) error {
 	}
 	moved := []int32{ri}
 	if exists {
-		for i := range e.resList.n {
+		for i := range e.resList.v.n {
 			x := e.resList.at(i)
 			if i == ri || x.dead || x.parent < 0 {
 				continue
@@ -798,6 +800,7 @@ func (a *applier) finish() error {
 	e.offers.done()
 	e.resHot.done()
 	e.userSpan.done()
+	e.nodeUsers.done()
 	e.users.done()
 	e.bindingIDs.done()
 	e.offerIDs.done()

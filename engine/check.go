@@ -891,14 +891,14 @@ func (e *Engine) descendants(o obj, typ string) []obj {
 	rt, _ := e.m.Resource(typ)
 	switch {
 	case o.isNode():
-		for i := range e.resList.n {
+		for i := range e.resList.v.n {
 			r := e.resList.at(i)
 			if r.typ == rt && !r.dead && e.isBelowOrAt(r.node, o.node) {
 				out = append(out, obj{res: int32(i), node: r.node})
 			}
 		}
 	case o.res >= 0:
-		for i := range e.resList.n {
+		for i := range e.resList.v.n {
 			r := e.resList.at(i)
 			if r.typ != rt || r.dead {
 				continue

@@ -40,6 +40,20 @@ type owned[T any] struct {
 	chunks map[*chunk[T]]bool
 }
 
+func (o *owned[T]) ownMid(m *mid[T]) {
+	if o.mids == nil {
+		o.mids = map[*mid[T]]bool{}
+	}
+	o.mids[m] = true
+}
+
+func (o *owned[T]) ownChunk(c *chunk[T]) {
+	if o.chunks == nil {
+		o.chunks = map[*chunk[T]]bool{}
+	}
+	o.chunks[c] = true
+}
+
 // at returns element i. Callers outside a writer must not change it.
 func (v *vec[T]) at(i int32) *T { return &v.top[i>>leafBits][(i>>chunkBits)&midMask][i&chunkMask] }
 
@@ -54,7 +68,7 @@ func (v *vec[T]) push(x T) int32 {
 		m := new(mid[T])
 		v.top = append(v.top, m)
 		if v.own != nil {
-			v.own.mids[m] = true
+			v.own.ownMid(m)
 		}
 	}
 	if i&chunkMask == 0 {
@@ -62,7 +76,7 @@ func (v *vec[T]) push(x T) int32 {
 		c := new(chunk[T])
 		m[(i>>chunkBits)&midMask] = c
 		if v.own != nil {
-			v.own.chunks[c] = true
+			v.own.ownChunk(c)
 		}
 	}
 	v.n++
@@ -80,7 +94,7 @@ func (v *vec[T]) mut(i int32) *T {
 			nc := new(chunk[T])
 			*nc = *c
 			m[k] = nc
-			v.own.chunks[nc] = true
+			v.own.ownChunk(nc)
 		}
 	}
 	return v.at(i)
@@ -100,16 +114,14 @@ func (v *vec[T]) ownMid(i int32) *mid[T] {
 		nm := new(mid[T])
 		*nm = *m
 		v.top[i>>leafBits] = nm
-		v.own.mids[nm] = true
+		v.own.ownMid(nm)
 		m = nm
 	}
 	return m
 }
 
 // write starts an Apply on this copy: nothing is owned yet.
-func (v *vec[T]) write() {
-	v.own = &owned[T]{mids: map[*mid[T]]bool{}, chunks: map[*chunk[T]]bool{}}
-}
+func (v *vec[T]) write() { v.own = &owned[T]{} }
 
 // done ends an Apply: the copy is now shared like any other.
 func (v *vec[T]) done() { v.own = nil }
@@ -244,3 +256,52 @@ func (m *ids[V]) done() {
 	}
 	*m = ids[V]{base: base}
 }
+
+// pvec is a vec of pointers to large elements: changing one copies the
+// element and a chunk of pointers, not a chunk of elements.
+type pvec[T any] struct {
+	v vec[*T]
+	// mine holds the elements the running Apply made.
+	mine map[*T]bool
+}
+
+// at returns element i. Callers outside a writer must not change it.
+func (p *pvec[T]) at(i int32) *T { return *p.v.at(i) }
+
+func (p *pvec[T]) len() int { return p.v.len() }
+
+// push appends x and returns its index.
+func (p *pvec[T]) push(x T) int32 {
+	e := &x
+	if p.v.own != nil {
+		p.own(e)
+	}
+	return p.v.push(e)
+}
+
+// mut returns element i for writing, copying it first when it is shared
+// with another engine.
+func (p *pvec[T]) mut(i int32) *T {
+	if p.v.own == nil {
+		return p.at(i)
+	}
+	slot := p.v.mut(i)
+	if !p.mine[*slot] {
+		e := new(T)
+		*e = **slot
+		*slot = e
+		p.own(e)
+	}
+	return *slot
+}
+
+func (p *pvec[T]) own(e *T) {
+	if p.mine == nil {
+		p.mine = map[*T]bool{}
+	}
+	p.mine[e] = true
+}
+
+func (p *pvec[T]) write() { p.v.write(); p.mine = nil }
+
+func (p *pvec[T]) done() { p.v.done(); p.mine = nil }

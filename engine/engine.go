@@ -31,13 +31,13 @@ type Engine struct {
 	Now func() time.Time
 
 	users      ids[int32]
-	userList   vec[user]
+	userList   pvec[user]
 	nodes      map[string]int32
 	nodeList   vec[node]
 	groups     map[string]int32
-	groupList  vec[group]
+	groupList  pvec[group]
 	resIdx     []ids[resEntry] // by resource type index
-	resList    vec[resource]
+	resList    pvec[resource]
 	custom     map[int32]map[string]*model.Role // by owning node
 	bindings   vec[binding]
 	bindingIDs ids[int32]
@@ -54,6 +54,9 @@ type Engine struct {
 	// unconditional permission words (words per node). New lays them out
 	// in two arenas; Apply gives a changed user fresh slices.
 	userSpan vec[span]
+	// nodeUsers[n] lists the users holding grants at node n, sorted (kept
+	// apart from the nodes, so a change of it copies little).
+	nodeUsers vec[[]int32]
 
 	look lookupIndex
 	// Revision is the store revision the engine's data is at; cursors are
@@ -159,10 +162,9 @@ type node struct {
 	parent int32
 	org    int32
 	attrs  map[string]any
-	// for lookups: users holding grants here (sorted), and resources of
-	// each type whose home is the node (in id order)
-	users []int32
-	res   [][]int32
+	// for lookups: resources of each type whose home is the node (in id
+	// order)
+	res [][]int32
 }
 
 type group struct {
@@ -236,7 +238,7 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	for u := range e.userList.n {
+	for u := range e.userList.v.n {
 		if err := e.regrant(u); err != nil {
 			errs = append(errs, err)
 		}
@@ -267,6 +269,7 @@ func (e *Engine) buildScopes(d *Data, fail failFunc) {
 			continue
 		}
 		e.nodes[s.ID] = e.nodeList.push(node{id: s.ID, level: l, parent: -1, attrs: s.Attrs})
+		e.nodeUsers.push(nil)
 	}
 	for _, s := range d.Scopes {
 		n, ok := e.nodes[s.ID]
@@ -383,7 +386,7 @@ func (e *Engine) buildGroups(d *Data, fail failFunc) {
 		ur := e.userList.at(u)
 		ur.explicit = append(ur.explicit, g)
 	}
-	for u := range e.userList.n {
+	for u := range e.userList.v.n {
 		ur := e.userList.at(u)
 		slices.Sort(ur.explicit)
 		ur.explicit = slices.Compact(ur.explicit)
@@ -397,7 +400,7 @@ func (e *Engine) buildGroups(d *Data, fail failFunc) {
 func (e *Engine) setGroups(u int32) {
 	ur := e.userList.at(u)
 	gs := slices.Clone(ur.explicit)
-	for gi := range e.groupList.n {
+	for gi := range e.groupList.v.n {
 		g := e.groupList.at(gi)
 		if !g.allMembers || g.dead {
 			continue
@@ -529,18 +532,18 @@ func (e *Engine) addOffer(o rolecall.Offer) error {
 
 // applying reports whether the engine is being changed by Apply (rather
 // than built by New).
-func (e *Engine) applying() bool { return e.userList.own != nil }
+func (e *Engine) applying() bool { return e.userList.v.own != nil }
 
 // compact lays out the check path's span arenas and hot resource facts.
 func (e *Engine) compact() {
 	w := e.words
 	total := 0
-	for i := range e.userList.n {
+	for i := range e.userList.v.n {
 		total += len(e.userSpan.at(i).nodes)
 	}
 	nodes := make([]int32, 0, total)
 	plain := make([]uint64, 0, total*w)
-	for i := range e.userList.n {
+	for i := range e.userList.v.n {
 		sp := e.userSpan.at(i)
 		off := len(nodes)
 		nodes = append(nodes, sp.nodes...)
@@ -548,7 +551,7 @@ func (e *Engine) compact() {
 		sp.nodes = nodes[off:len(nodes):len(nodes)]
 		sp.plain = plain[off*w : len(plain) : len(plain)]
 	}
-	for i := range e.resList.n {
+	for i := range e.resList.v.n {
 		e.resHot.push(resHot{})
 		e.setHot(i)
 	}
@@ -695,7 +698,7 @@ func (e *Engine) buildResources(d *Data, fail failFunc) {
 		}
 	}
 	// home nodes through parents
-	for i := range e.resList.n {
+	for i := range e.resList.v.n {
 		r := i
 		for e.resList.at(r).node < 0 && e.resList.at(r).parent >= 0 {
 			r = e.resList.at(r).parent
@@ -1020,15 +1023,14 @@ func (e *Engine) regrant(u int32) error {
 	}
 	for _, ng := range oldNodes {
 		if ur.index(ng.node) < 0 {
-			n := e.nodeList.mut(ng.node)
-			n.users = removeSorted(n.users, u)
+			nu := e.nodeUsers.mut(ng.node)
+			*nu = removeSorted(*nu, u)
 		}
 	}
 	for _, ng := range ur.nodes {
-		n := e.nodeList.at(ng.node)
-		if _, in := slices.BinarySearch(n.users, u); !in {
-			n = e.nodeList.mut(ng.node)
-			n.users = insertSorted(n.users, u)
+		if _, in := slices.BinarySearch(*e.nodeUsers.at(ng.node), u); !in {
+			nu := e.nodeUsers.mut(ng.node)
+			*nu = insertSorted(*nu, u)
 		}
 	}
 	for r := range oldRes {

@@ -31,7 +31,7 @@ func (e *Engine) buildLookup() {
 	li := &e.look
 	e.orderNodes()
 	li.special = make([]int, len(e.m.Resources))
-	for i := range e.resList.n {
+	for i := range e.resList.v.n {
 		r := e.resList.at(i)
 		n := e.nodeList.at(r.node)
 		if n.res == nil {
@@ -47,18 +47,18 @@ func (e *Engine) buildLookup() {
 			slices.SortFunc(rs, func(a, b int32) int { return cmp.Compare(e.resList.at(a).id, e.resList.at(b).id) })
 		}
 	}
-	for u := range e.userList.n {
+	for u := range e.userList.v.n {
 		ur := e.userList.at(u)
 		for _, ng := range ur.nodes {
-			n := e.nodeList.at(ng.node)
-			n.users = append(n.users, u)
+			nu := e.nodeUsers.at(ng.node)
+			*nu = append(*nu, u)
 		}
 		for r := range ur.resGrant {
 			res := e.resList.at(r)
 			res.users = append(res.users, u)
 		}
 	}
-	for r := range e.resList.n {
+	for r := range e.resList.v.n {
 		slices.Sort(e.resList.at(r).users)
 	}
 	if li.key == nil {
@@ -373,7 +373,7 @@ func (e *Engine) subjectCandidates(q question, o obj) []int32 {
 		addRes(res.owner, res.groups, r)
 	}
 	for n := o.node; n >= 0; n = e.nodeParent[n] {
-		add(e.nodeList.at(n).users...)
+		add(*e.nodeUsers.at(n)...)
 	}
 	return out
 }
