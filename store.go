@@ -3,6 +3,8 @@ package rolecall
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -293,4 +295,56 @@ type Store interface {
 // nothing is written.
 type Loader interface {
 	Load(ctx context.Context, objects *Snapshot) (Revision, error)
+}
+
+// filterFields says which Filter fields select objects of each kind.
+var filterFields = map[ObjectKind][]string{
+	ObjScope:       {"org", "scope"},
+	ObjUser:        nil,
+	ObjMembership:  {"org", "scope", "user"},
+	ObjGroup:       {"org", "scope"},
+	ObjGroupMember: {"org", "user", "group"},
+	ObjResource:    {"org", "scope", "type"},
+	ObjRole:        {"org", "scope"},
+	ObjBinding:     {"org", "scope", "type", "user", "group"},
+	ObjOffer:       {"org", "scope", "type", "user"},
+	ObjInvitation:  {"org", "scope"},
+	ObjDomain:      {"org"},
+}
+
+// Check reports what is wrong with a filter for DeleteWhere, as an Invalid
+// error from op, or nil: a missing or unknown kind, audit events, a field
+// the kind does not have, or no field besides the kind.
+func (f Filter) Check(op string) error {
+	name := string(f.Kind) + " filter"
+	allowed, ok := filterFields[f.Kind]
+	switch {
+	case f.Kind == "":
+		return E(op, Invalid, "filter", "has no kind; give the kind of objects to delete")
+	case f.Kind == ObjAudit:
+		return E(op, Invalid, name, "selects audit events, which are never deleted")
+	case !ok:
+		return E(op, Invalid, name, fmt.Sprintf("%q is not a kind of stored object", f.Kind))
+	}
+	var given, extra []string
+	for _, fv := range [][2]string{{"org", f.Org}, {"scope", f.Scope}, {"type", f.Type}, {"user", f.User}, {"group", f.Group}} {
+		if fv[1] == "" {
+			continue
+		}
+		given = append(given, fv[0])
+		if !slices.Contains(allowed, fv[0]) {
+			extra = append(extra, fv[0])
+		}
+	}
+	can := "nothing: delete them one by one"
+	if len(allowed) > 0 {
+		can = strings.Join(allowed, ", ")
+	}
+	switch {
+	case len(extra) > 0:
+		return E(op, Invalid, name, fmt.Sprintf("gives %s, which objects of kind %s lack; they can be selected by %s", strings.Join(extra, ", "), f.Kind, can))
+	case len(given) == 0:
+		return E(op, Invalid, name, fmt.Sprintf("gives only a kind, which would select every %s; give also one of %s", f.Kind, can))
+	}
+	return nil
 }

@@ -109,40 +109,6 @@ func filterValues(f rolecall.Filter) [][2]string {
 	return [][2]string{{"org", f.Org}, {"scope", f.Scope}, {"type", f.Type}, {"user", f.User}, {"group", f.Group}}
 }
 
-// checkFilter fails with Invalid unless f names a kind DeleteWhere deletes
-// and at least one field that kind has, and no field it lacks.
-func checkFilter(op string, f rolecall.Filter) error {
-	switch {
-	case f.Kind == "":
-		return rolecall.E(op, rolecall.Invalid, filterName(f), "has no kind; give the kind of objects to delete")
-	case f.Kind == rolecall.ObjAudit:
-		return rolecall.E(op, rolecall.Invalid, filterName(f), "selects audit events; the audit log is append-only")
-	}
-	cols, ok := filterColumns[f.Kind]
-	if !ok {
-		return rolecall.E(op, rolecall.Invalid, filterName(f), fmt.Sprintf("%q is not a kind of stored object", f.Kind))
-	}
-	given := false
-	for _, fv := range filterValues(f) {
-		if fv[1] == "" {
-			continue
-		}
-		given = true
-		_, has := cols[fv[0]]
-		if fv[0] == "scope" {
-			_, has = inScope[f.Kind]
-		}
-		if !has {
-			return rolecall.E(op, rolecall.Invalid, filterName(f), fmt.Sprintf("selects by %s, which objects of kind %s do not have", fv[0], f.Kind))
-		}
-	}
-	if !given {
-		return rolecall.E(op, rolecall.Invalid, filterName(f),
-			"would select every object of its kind; give at least one field besides the kind")
-	}
-	return nil
-}
-
 // DeleteWhere deletes every object the filter selects, unless an object
 // it does not select refers to one it does. Objects that refer to others
 // of the selection go first, each logged as by Delete.
@@ -151,7 +117,7 @@ func (t *tx) DeleteWhere(f rolecall.Filter) (int, error) {
 	if err := t.usable(op); err != nil {
 		return 0, err
 	}
-	if err := checkFilter(op, f); err != nil {
+	if err := f.Check(op); err != nil {
 		return 0, err
 	}
 	keys, err := t.selectWhere(op, f)

@@ -69,45 +69,6 @@ func inTree(kind rolecall.ObjectKind, a string) string {
 	return "1 = 0"
 }
 
-// The fields of a Filter, as bits.
-const (
-	byOrg uint8 = 1 << iota
-	byScope
-	byType
-	byUser
-	byGroup
-)
-
-// filterFields names the fields of a Filter, in the order of their bits.
-var filterFields = []string{"Org", "Scope", "Type", "User", "Group"}
-
-// filterable gives, for each kind DeleteWhere deletes, the Filter fields
-// that select it (see rolecall.Filter).
-var filterable = map[rolecall.ObjectKind]uint8{
-	rolecall.ObjScope:       byOrg | byScope,
-	rolecall.ObjUser:        0,
-	rolecall.ObjMembership:  byOrg | byScope | byUser,
-	rolecall.ObjGroup:       byOrg | byScope,
-	rolecall.ObjGroupMember: byOrg | byUser | byGroup,
-	rolecall.ObjResource:    byOrg | byScope | byType,
-	rolecall.ObjRole:        byOrg | byScope,
-	rolecall.ObjBinding:     byOrg | byScope | byType | byUser | byGroup,
-	rolecall.ObjOffer:       byOrg | byScope | byType | byUser,
-	rolecall.ObjInvitation:  byOrg | byScope,
-	rolecall.ObjDomain:      byOrg,
-}
-
-// fieldNames lists the names of the fields set in bits.
-func fieldNames(bits uint8) []string {
-	var names []string
-	for i, n := range filterFields {
-		if bits&(1<<i) != 0 {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
 // selection is the SQL selecting the objects a filter names: a WITH
 // clause (empty without Scope) and its arguments, and a subquery of their
 // keys (table aliased o) with its own arguments.
@@ -126,33 +87,9 @@ func (s *selection) subquery() string {
 
 // selectFilter checks a filter and returns its selection.
 func selectFilter(op string, f rolecall.Filter) (*selection, error) {
-	allowed, ok := filterable[f.Kind]
-	switch {
-	case f.Kind == rolecall.ObjAudit:
-		return nil, rolecall.E(op, rolecall.Invalid, "audit filter", "audit events are never deleted")
-	case !ok:
-		return nil, rolecall.E(op, rolecall.Invalid, fmt.Sprintf("object kind %q", f.Kind), "is not a kind the store holds; use one of rolecall's Obj constants")
+	if err := f.Check(op); err != nil {
+		return nil, err
 	}
-	var given uint8
-	for i, v := range []string{f.Org, f.Scope, f.Type, f.User, f.Group} {
-		if v != "" {
-			given |= 1 << i
-		}
-	}
-	name := fmt.Sprintf("%s filter", f.Kind)
-	if extra := given &^ allowed; extra != 0 {
-		can := "nothing: delete them one by one"
-		if allowed != 0 {
-			can = strings.Join(fieldNames(allowed), ", ")
-		}
-		return nil, rolecall.E(op, rolecall.Invalid, name, fmt.Sprintf("gives %s, which objects of kind %q lack; they can be selected by %s",
-			strings.Join(fieldNames(extra), ", "), f.Kind, can))
-	}
-	if given == 0 {
-		return nil, rolecall.E(op, rolecall.Invalid, name, fmt.Sprintf("gives only a kind, which would select every %s; give also one of %s",
-			f.Kind, strings.Join(fieldNames(allowed), ", ")))
-	}
-
 	s := &selection{kind: f.Kind}
 	var conds []string
 	if f.Org != "" {

@@ -6,7 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rolecall/rolecall/internal/pgtest"
 )
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func run(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
@@ -95,9 +99,13 @@ func TestImportExport(t *testing.T) {
 
 // TestQueriesOnStore imports a small organization, then checks, explains,
 // looks up, deletes by filter and moves through the command line, the way
-// the README shows.
+// the README shows, on SQLite and on PostgreSQL.
 func TestQueriesOnStore(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "acme.db")
+	t.Run("sqlite", func(t *testing.T) { queriesOnStore(t, filepath.Join(t.TempDir(), "acme.db")) })
+	t.Run("postgres", func(t *testing.T) { queriesOnStore(t, pgtest.DSN(t)) })
+}
+
+func queriesOnStore(t *testing.T, db string) {
 	if code, out, errs := run("import", "--store", db, "../../testdata/store/acme.jsonl"); code != 0 {
 		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
 	}
