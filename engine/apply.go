@@ -641,12 +641,14 @@ func (a *applier) listRes(r, n int32) {
 	nd := e.nodeList.mut(n)
 	if nd.res == nil {
 		nd.res = make([][]int32, len(e.m.Resources))
+		nd.resIDs = make([][]string, len(e.m.Resources))
 	} else {
-		nd.res = slices.Clone(nd.res)
+		nd.res, nd.resIDs = slices.Clone(nd.res), slices.Clone(nd.resIDs)
 	}
-	list := nd.res[res.typ.Index]
-	i, _ := slices.BinarySearchFunc(list, res.id, func(x int32, id string) int { return strings.Compare(e.resList.at(x).id, id) })
-	nd.res[res.typ.Index] = slices.Insert(slices.Clip(list), i, r)
+	t := res.typ.Index
+	i, _ := slices.BinarySearch(nd.resIDs[t], res.id)
+	nd.res[t] = slices.Insert(slices.Clip(nd.res[t]), i, r)
+	nd.resIDs[t] = slices.Insert(slices.Clip(nd.resIDs[t]), i, res.id)
 }
 
 // unlistRes removes resource r from node n's list.
@@ -657,9 +659,10 @@ func (a *applier) unlistRes(r, n int32) {
 	if nd.res == nil {
 		return
 	}
-	nd.res = slices.Clone(nd.res)
+	nd.res, nd.resIDs = slices.Clone(nd.res), slices.Clone(nd.resIDs)
 	if i := slices.Index(nd.res[t], r); i >= 0 {
 		nd.res[t] = slices.Delete(slices.Clone(nd.res[t]), i, i+1)
+		nd.resIDs[t] = slices.Delete(slices.Clone(nd.resIDs[t]), i, i+1)
 	}
 }
 

@@ -162,9 +162,10 @@ type node struct {
 	parent int32
 	org    int32
 	attrs  map[string]any
-	// for lookups: resources of each type whose home is the node (in id
-	// order)
-	res [][]int32
+	// for lookups: resources of each type whose home is the node, and
+	// their ids, in id order
+	res    [][]int32
+	resIDs [][]string
 }
 
 type group struct {

@@ -43,8 +43,17 @@ func (e *Engine) buildLookup() {
 		}
 	}
 	for i := range e.nodeList.n {
-		for _, rs := range e.nodeList.at(i).res {
+		n := e.nodeList.at(i)
+		if n.res == nil {
+			continue
+		}
+		n.resIDs = make([][]string, len(n.res))
+		for t, rs := range n.res {
 			slices.SortFunc(rs, func(a, b int32) int { return cmp.Compare(e.resList.at(a).id, e.resList.at(b).id) })
+			n.resIDs[t] = make([]string, len(rs))
+			for k, r := range rs {
+				n.resIDs[t][k] = e.resList.at(r).id
+			}
 		}
 	}
 	for u := range e.userList.v.n {
@@ -155,26 +164,27 @@ func (e *Engine) LookupResources(q ResourceQuery) (ids []string, next string, er
 	if err != nil {
 		return nil, "", err
 	}
-	var res []int32
+	var all []string
 	if qu.perm != nil && !e.userSpan.at(u).cond && e.look.special[rt.Index] == 0 {
-		res = e.coveredResources(u, qu.perm.Index, rt.Index, within)
+		all = e.coveredResources(u, qu.perm.Index, rt.Index, within)
 	} else {
-		res = e.scanResources(u, qu, rt.Index, within, q.Context)
+		res := e.scanResources(u, qu, rt.Index, within, q.Context)
+		all = make([]string, len(res))
+		for i, r := range res {
+			all[i] = e.resList.at(r).id
+		}
 	}
-	page, more := pageOf(res, offset, q.Page.Limit)
-	ids = make([]string, len(page))
-	for i, r := range page {
-		ids[i] = e.resList.at(r).id
-	}
+	ids, more := pageOf(all, offset, q.Page.Limit)
 	if more {
-		next = e.cursor(lookupHash("resources", q.Subject, q.Permission, q.Type, q.In), offset+len(page))
+		next = e.cursor(lookupHash("resources", q.Subject, q.Permission, q.Type, q.In), offset+len(ids))
 	}
 	return ids, next, nil
 }
 
 // coveredResources answers a plain permission from the user's node grants:
-// every resource under a topmost node where the user holds it.
-func (e *Engine) coveredResources(u int32, p, t int, within int32) []int32 {
+// the ids of every resource under a topmost node where the user holds it,
+// copied from the nodes' id lists.
+func (e *Engine) coveredResources(u int32, p, t int, within int32) []string {
 	sp := e.userSpan.at(u)
 	word, bit := p>>6, uint64(1)<<(uint(p)&63)
 	w := e.words
@@ -222,9 +232,9 @@ func (e *Engine) coveredResources(u int32, p, t int, within int32) []int32 {
 	for _, h := range homes {
 		total += len(e.nodeRes(t, h))
 	}
-	out := make([]int32, 0, total)
+	out := make([]string, 0, total)
 	for _, h := range homes {
-		out = append(out, e.nodeRes(t, h)...)
+		out = append(out, e.nodeList.at(h).resIDs[t]...)
 	}
 	return out
 }
