@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,9 +29,19 @@ type Live struct {
 // syncBatch is how many changes Sync reads at once.
 const syncBatch = 10_000
 
-// Open builds an engine from the store's current snapshot. now, if not
-// nil, becomes the engines' clock.
-func Open(ctx context.Context, m *model.Model, r rolecall.Reader, now func() time.Time) (*Live, error) {
+// Options tune an engine that Open builds.
+type Options struct {
+	// Now is the engines' clock (for time-bound bindings and offers); nil
+	// means time.Now.
+	Now func() time.Time
+	// CursorKey signs lookup cursors. Processes that must accept each
+	// other's cursors (replicas behind one address, successive command-line
+	// runs) share one; nil means a random key of this process.
+	CursorKey []byte
+}
+
+// Open builds an engine from the store's current snapshot.
+func Open(ctx context.Context, m *model.Model, r rolecall.Reader, opt Options) (*Live, error) {
 	snap, err := r.Snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -39,7 +50,10 @@ func Open(ctx context.Context, m *model.Model, r rolecall.Reader, now func() tim
 	if err != nil {
 		return nil, err
 	}
-	e.Now = now
+	e.Now = opt.Now
+	if opt.CursorKey != nil {
+		e.look.key = slices.Clone(opt.CursorKey)
+	}
 	l := &Live{r: r, advanced: make(chan struct{})}
 	l.cur.Store(e)
 	return l, nil

@@ -42,7 +42,7 @@ func TestLiveFollowsTheStore(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	live, err := engine.Open(ctx, m, st, nil)
+	live, err := engine.Open(ctx, m, st, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestLiveFollowsMovesAndBulkDeletes(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	live, err := engine.Open(ctx, m, st, nil)
+	live, err := engine.Open(ctx, m, st, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestLiveFollowsMovesAndBulkDeletes(t *testing.T) {
 		if _, err := live.Sync(ctx); err != nil {
 			t.Fatalf("%s: Sync: %v", when, err)
 		}
-		fresh, err := engine.Open(ctx, m, st, nil)
+		fresh, err := engine.Open(ctx, m, st, engine.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

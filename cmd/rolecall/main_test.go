@@ -137,3 +137,22 @@ func queriesOnStore(t *testing.T, db string) {
 		}
 	}
 }
+
+// TestLookupPagesAcrossRuns follows a lookup's cursor from one run of the
+// command to the next.
+func TestLookupPagesAcrossRuns(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "acme.db")
+	if code, out, errs := run("import", "--store", db, "../../testdata/store/acme.jsonl"); code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
+	}
+	args := []string{"lookup", "resources", "--store", db, "--model", "reinfer", "--limit", "1", "bob", "view_sources", "source"}
+	code, out, errs := run(args...)
+	if code != 0 || !strings.HasPrefix(out, "invoices\nmore: --after ") {
+		t.Fatalf("first page: exit %d\n%s%s", code, out, errs)
+	}
+	cursor := strings.TrimSpace(strings.TrimPrefix(strings.Split(out, "\n")[1], "more: --after "))
+	code, out, errs = run(append(args, "--after", cursor)...)
+	if code != 0 || out != "mail\n" {
+		t.Fatalf("second page: exit %d\n%q%s", code, out, errs)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -46,7 +47,11 @@ func (f *storeFlags) engine(ctx context.Context) (*engine.Engine, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	live, err := engine.Open(ctx, m, st, nil)
+	// Cursors printed by one run are accepted by the next on the same store:
+	// the key derives from the store's name (the command line has no secret
+	// to keep; a server configures its own).
+	key := sha256.Sum256([]byte("rolecall cursors " + f.store))
+	live, err := engine.Open(ctx, m, st, engine.Options{CursorKey: key[:]})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
