@@ -186,6 +186,19 @@ type Tx interface {
 	CreateDomain(Domain) error
 	AppendAudit(*AuditEvent) error
 
+	// Get reads the object of a kind with a key, as this transaction sees
+	// it (its own writes included), into v, a pointer to the kind's type
+	// (*Scope for ObjScope, *Binding for ObjBinding, ...). It reports
+	// whether the object exists. Reads inside a transaction see a state no
+	// concurrent transaction changes before this one commits, so a check
+	// made on what Get and Find return still holds at commit.
+	Get(kind ObjectKind, key string, v any) (found bool, err error)
+
+	// Find returns the keys of the objects the filter selects (as for
+	// DeleteWhere, whose filter rules apply), in key order, as this
+	// transaction sees them.
+	Find(Filter) ([]string, error)
+
 	// Delete removes one object by kind and key (see the Key methods).
 	Delete(kind ObjectKind, key string) error
 
@@ -320,9 +333,9 @@ func (f Filter) Check(op string) error {
 	allowed, ok := filterFields[f.Kind]
 	switch {
 	case f.Kind == "":
-		return E(op, Invalid, "filter", "has no kind; give the kind of objects to delete")
+		return E(op, Invalid, "filter", "has no kind; give the kind of objects to select")
 	case f.Kind == ObjAudit:
-		return E(op, Invalid, name, "selects audit events, which are never deleted")
+		return E(op, Invalid, name, "selects audit events, which are listed with Audit and never deleted")
 	case !ok:
 		return E(op, Invalid, name, fmt.Sprintf("%q is not a kind of stored object", f.Kind))
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/model"
 )
 
 // Effective lists every permission the subject holds on the target, each
@@ -34,4 +35,15 @@ func (e *Engine) Flags(permission string) ([]string, error) {
 		return nil, notFound("engine.Flags", permission, "no such permission in model "+e.m.ID)
 	}
 	return p.Flags, nil
+}
+
+// Role resolves a role id the way a binding at scope would: a custom role
+// owned by the scope or the nearest node above it, else the model's role.
+func (e *Engine) Role(scope, id string) (*model.Role, bool) {
+	n, ok := e.nodes[scope]
+	if !ok {
+		return nil, false
+	}
+	r := e.role(n, id)
+	return r, r != nil
 }

@@ -131,15 +131,12 @@ func (t *tx) DeleteWhere(f rolecall.Filter) (int, error) {
 	return t.deleteKeys(op, f.Kind, keys)
 }
 
-// selectWhere returns the keys of the objects a checked filter selects,
-// in the order of their creation: a scope or a resource after its parent,
-// a resource after its inputs (unless inputs form a cycle).
-func (t *tx) selectWhere(op string, f rolecall.Filter) ([]string, error) {
-	var (
-		a     args
-		conds []string
-		with  string
-	)
+// selection returns the parts of a query over a checked filter's kind's
+// table that select the objects the filter selects: a WITH clause the
+// conditions need (or ""), the conditions, joined for a WHERE clause, and
+// their arguments.
+func selection(f rolecall.Filter) (with, where string, a args) {
+	var conds []string
 	cols := filterColumns[f.Kind]
 	if f.Org != "" {
 		conds = append(conds, cols["org"]+` = `+a.add(f.Org))
@@ -157,6 +154,14 @@ func (t *tx) selectWhere(op string, f rolecall.Filter) ([]string, error) {
 	if f.Group != "" {
 		conds = append(conds, cols["group"]+` = `+a.add(f.Group))
 	}
+	return with, strings.Join(conds, ` AND `), a
+}
+
+// selectWhere returns the keys of the objects a checked filter selects,
+// in the order of their creation: a scope or a resource after its parent,
+// a resource after its inputs (unless inputs form a cycle).
+func (t *tx) selectWhere(op string, f rolecall.Filter) ([]string, error) {
+	with, where, a := selection(f)
 	// The references among objects of the kind, which order the deletion.
 	refs := `NULL::text, NULL::text[]`
 	switch f.Kind {
@@ -166,7 +171,7 @@ func (t *tx) selectWhere(op string, f rolecall.Filter) ([]string, error) {
 		refs = `parent, inputs`
 	}
 	rows, err := t.tx.Query(t.ctx, with+`SELECT key, `+refs+` FROM `+tables[f.Kind]+
-		` WHERE `+strings.Join(conds, ` AND `)+` ORDER BY key`, a...)
+		` WHERE `+where+` ORDER BY key`, a...)
 	if err != nil {
 		return nil, t.fail(op, filterName(f), err)
 	}

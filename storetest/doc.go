@@ -66,6 +66,11 @@
 //     whole, however large. Every change of a revision has the same At.
 //     Invitations, domains and audit events are logged too, though a
 //     Snapshot holds neither.
+//   - Get and Find read inside the transaction: committed objects and the
+//     transaction's own writes. Get into a value of the wrong type, or of
+//     an unknown kind, is Invalid; a missing object is found = false with
+//     no error. Find takes DeleteWhere's filters (and rejects the same
+//     ones) and returns keys in byte order.
 //   - Domains are keyed in lower case: the store lowers Domain.Domain, and
 //     Delete(ObjDomain, key) takes the key in any case.
 //   - Audit. AppendAudit sets Revision, and ID and At when empty; events are

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) rolecall.Store) {
 		{"Moves", testMoves},
 		{"MoveAcross", testMoveAcross},
 		{"DeleteWhere", testDeleteWhere},
+		{"ReadInTx", testReadInTx},
 		{"BadInput", testBadInput},
 		{"Revisions", testRevisions},
 		{"EmptyUpdate", testEmptyUpdate},

@@ -1,0 +1,239 @@
+// Package admin is rolecall's admin layer: the acts that change who may do
+// what (members, invitations, bindings, groups, custom roles, offers), each
+// authorized by the engine against the actor's own rights, checked against
+// the model's admin rules, committed in one store transaction with its audit
+// event, then applied to the index. The server, the command line and the
+// console all act through it.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/model"
+)
+
+// Actor is who performs an act: a user, or the platform operator, who
+// stands above every organization (authenticated by the caller, say by an
+// operator API key).
+type Actor struct {
+	User     string
+	Operator bool
+}
+
+func (a Actor) String() string {
+	if a.Operator {
+		return "operator"
+	}
+	return a.User
+}
+
+// Request is one admin act: Act names it (one of model.AdminActs, as the
+// model configures it); the other fields are its arguments, as the act
+// needs them.
+type Request struct {
+	Act string `json:"act"`
+
+	Org   string `json:"org,omitempty"`   // the organization, where the act cannot tell it otherwise
+	Scope string `json:"scope,omitempty"` // a scope node; "*" for every node of Org (a wildcard binding)
+	Level string `json:"level,omitempty"` // the level of a new scope
+	Name  string `json:"name,omitempty"`  // a display name (scope, group, custom role)
+
+	User   string `json:"user,omitempty"`
+	Email  string `json:"email,omitempty"`
+	Group  string `json:"group,omitempty"`
+	Role   string `json:"role,omitempty"`
+	Domain string `json:"domain,omitempty"`
+
+	Resource *rolecall.ResourceRef `json:"resource,omitempty"`
+
+	Permissions       []string `json:"permissions,omitempty"`
+	AddPermissions    []string `json:"add_permissions,omitempty"`
+	RemovePermissions []string `json:"remove_permissions,omitempty"`
+
+	Offer     string `json:"offer,omitempty"`
+	Kind      string `json:"kind,omitempty"` // an offer's kind
+	Recipient string `json:"recipient,omitempty"`
+	PrivateID string `json:"private_id,omitempty"`
+
+	NotBefore time.Time `json:"not_before,omitzero"`
+	NotAfter  time.Time `json:"not_after,omitzero"`
+}
+
+// Result is what an accepted act did: the revision it committed at, the
+// warnings the model's rules attach, and the audit event recorded.
+type Result struct {
+	Revision rolecall.Revision
+	Warnings []string
+	Audit    rolecall.AuditEvent
+}
+
+// Service performs admin acts over one model, one store and the live index
+// that follows it. It is safe for concurrent use; concurrent acts are
+// serialized by the store.
+type Service struct {
+	m    *model.Model
+	st   rolecall.Store
+	live *engine.Live
+	now  func() time.Time
+}
+
+// New returns a service. now, if not nil, is its clock (audit times,
+// invitation expiry).
+func New(m *model.Model, st rolecall.Store, live *engine.Live, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{m: m, st: st, live: live, now: now}
+}
+
+// Model returns the service's model.
+func (s *Service) Model() *model.Model { return s.m }
+
+// acts maps each act to its implementation.
+var acts = map[string]func(*acting) error{}
+
+// Do performs one act. It fails with PermissionDenied when the actor lacks
+// the right the model requires for it (naming the right and where), with
+// FailedPrecondition when an admin rule refuses it (naming the rule, and
+// what to do instead), with NotFound for objects the actor's organization
+// does not have, and with Invalid for malformed requests. Nothing of a
+// refused act is written.
+func (s *Service) Do(ctx context.Context, a Actor, r Request) (Result, error) {
+	op := "admin." + r.Act
+	act, ok := s.m.Act(r.Act)
+	if !ok {
+		return Result{}, rolecall.E(op, rolecall.Invalid, r.Act, fmt.Sprintf("model %s does not offer this act; it offers %s", s.m.ID, actList(s.m)))
+	}
+	do, ok := acts[r.Act]
+	if !ok {
+		return Result{}, rolecall.E(op, rolecall.FailedPrecondition, r.Act, "this act is not available yet")
+	}
+	if !a.Operator && a.User == "" {
+		return Result{}, rolecall.E(op, rolecall.Invalid, "actor", "name the user who acts, or act as the operator")
+	}
+	// Admin checks read fully consistent: the index catches up with the
+	// store first.
+	if _, err := s.live.Sync(ctx); err != nil {
+		return Result{}, err
+	}
+	var x *acting
+	rev, err := s.st.Update(ctx, func(tx rolecall.Tx) error {
+		x = &acting{s: s, ctx: ctx, tx: tx, e: s.live.Engine(), actor: a, r: r, act: act, op: op}
+		if err := x.operatorOnly(); err != nil {
+			return err
+		}
+		if err := do(x); err != nil {
+			return err
+		}
+		if !x.wrote {
+			return nil
+		}
+		return x.audit()
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := s.live.Sync(ctx); err != nil {
+		return Result{}, err
+	}
+	return Result{Revision: rev, Warnings: x.warnings, Audit: x.event}, nil
+}
+
+func actList(m *model.Model) string {
+	var ids []string
+	for _, a := range m.Admin.Acts {
+		ids = append(ids, a.ID)
+	}
+	return strings.Join(ids, ", ")
+}
+
+// acting is one act under way, inside its store transaction.
+type acting struct {
+	s     *Service
+	ctx   context.Context
+	tx    rolecall.Tx
+	e     *engine.Engine
+	actor Actor
+	r     Request
+	act   *model.Act
+	op    string
+
+	org      string // the organization acted in
+	target   string // what the audit event names
+	before   any
+	after    any
+	decision string // the path that authorized the act
+	warnings []string
+	wrote    bool
+	event    rolecall.AuditEvent
+}
+
+// refuse returns a rule's refusal: FailedPrecondition, named by the rule.
+func (x *acting) refuse(rule, format string, args ...any) error {
+	return rolecall.E(x.op, rolecall.FailedPrecondition, rule, fmt.Sprintf(format, args...))
+}
+
+func (x *acting) invalid(name, format string, args ...any) error {
+	return rolecall.E(x.op, rolecall.Invalid, name, fmt.Sprintf(format, args...))
+}
+
+func (x *acting) notFound(name, format string, args ...any) error {
+	return rolecall.E(x.op, rolecall.NotFound, name, fmt.Sprintf(format, args...))
+}
+
+// need fails with Invalid unless every named field is given.
+func (x *acting) need(fields ...string) error {
+	vals := map[string]string{"user": x.r.User, "email": x.r.Email, "group": x.r.Group, "role": x.r.Role,
+		"scope": x.r.Scope, "level": x.r.Level, "name": x.r.Name, "domain": x.r.Domain, "offer": x.r.Offer,
+		"kind": x.r.Kind, "recipient": x.r.Recipient}
+	for _, f := range fields {
+		switch f {
+		case "resource":
+			if x.r.Resource == nil {
+				return x.invalid(x.r.Act, "give the resource (type:id)")
+			}
+		case "permissions":
+			if len(x.r.Permissions) == 0 {
+				return x.invalid(x.r.Act, "give the permissions")
+			}
+		default:
+			if vals[f] == "" {
+				return x.invalid(x.r.Act, "give the %s", f)
+			}
+		}
+	}
+	return nil
+}
+
+// done records what the act changed, for its audit event.
+func (x *acting) done(target string, before, after any) {
+	x.target, x.before, x.after, x.wrote = target, before, after, true
+}
+
+func (x *acting) audit() error {
+	raw := func(v any) json.RawMessage {
+		if v == nil {
+			return nil
+		}
+		b, _ := json.Marshal(v)
+		return b
+	}
+	decision := x.decision
+	if x.actor.Operator {
+		decision = "the operator"
+	}
+	x.event = rolecall.AuditEvent{Org: x.org, Actor: x.actor.String(), Act: x.r.Act, Target: x.target,
+		Before: raw(x.before), After: raw(x.after), Decision: decision, At: x.s.now().UTC()}
+	return x.tx.AppendAudit(&x.event)
+}
+
+// warn attaches a warning to the result.
+func (x *acting) warn(format string, args ...any) {
+	x.warnings = append(x.warnings, fmt.Sprintf(format, args...))
+}

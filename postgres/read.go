@@ -1,0 +1,86 @@
+package postgres
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rolecall/rolecall"
+)
+
+// This file holds the reads inside a transaction: Get and Find. They run
+// on the transaction's connection, so they see its own writes; and as
+// every writer takes the head row before anything else (see begin), no
+// other writer commits between these reads and this transaction's commit.
+
+// goTypes holds the Go type of each kind's objects, which Get decodes
+// into.
+var goTypes = map[rolecall.ObjectKind]reflect.Type{
+	rolecall.ObjScope:       reflect.TypeFor[rolecall.Scope](),
+	rolecall.ObjUser:        reflect.TypeFor[rolecall.User](),
+	rolecall.ObjMembership:  reflect.TypeFor[rolecall.Membership](),
+	rolecall.ObjGroup:       reflect.TypeFor[rolecall.Group](),
+	rolecall.ObjGroupMember: reflect.TypeFor[rolecall.GroupMember](),
+	rolecall.ObjResource:    reflect.TypeFor[rolecall.Resource](),
+	rolecall.ObjRole:        reflect.TypeFor[rolecall.Role](),
+	rolecall.ObjBinding:     reflect.TypeFor[rolecall.Binding](),
+	rolecall.ObjOffer:       reflect.TypeFor[rolecall.Offer](),
+	rolecall.ObjInvitation:  reflect.TypeFor[rolecall.Invitation](),
+	rolecall.ObjDomain:      reflect.TypeFor[rolecall.Domain](),
+	rolecall.ObjAudit:       reflect.TypeFor[rolecall.AuditEvent](),
+}
+
+// Get reads one object, as this transaction sees it, into v, a pointer to
+// its kind's type. v changes only when the object is found: it is then
+// the object as stored, with no field left over from what v held.
+func (t *tx) Get(kind rolecall.ObjectKind, key string, v any) (bool, error) {
+	const op = "postgres.Get"
+	if err := t.usable(op); err != nil {
+		return false, err
+	}
+	typ, ok := goTypes[kind]
+	if !ok {
+		return false, rolecall.E(op, rolecall.Invalid, string(kind), "not a kind of stored object")
+	}
+	if kind == rolecall.ObjDomain {
+		key = strings.ToLower(key)
+	}
+	want := reflect.PointerTo(typ)
+	if reflect.TypeOf(v) != want || reflect.ValueOf(v).IsNil() {
+		return false, rolecall.E(op, rolecall.Invalid, name(kind, key),
+			fmt.Sprintf("cannot be read into a value of type %T; give a non-nil %s", v, want))
+	}
+	var org string
+	obj := reflect.New(typ)
+	found, err := t.load(op, kind, key, &org, obj.Interface())
+	if err != nil || !found {
+		return false, err
+	}
+	reflect.ValueOf(v).Elem().Set(obj.Elem())
+	return true, nil
+}
+
+// Find returns the keys of the objects a filter selects, as this
+// transaction sees them, in byte order whatever the database's collation.
+func (t *tx) Find(f rolecall.Filter) ([]string, error) {
+	const op = "postgres.Find"
+	if err := t.usable(op); err != nil {
+		return nil, err
+	}
+	if err := f.Check(op); err != nil {
+		return nil, err
+	}
+	with, where, a := selection(f)
+	rows, err := t.tx.Query(t.ctx, with+`SELECT key FROM `+tables[f.Kind]+
+		` WHERE `+where+` ORDER BY key COLLATE "C"`, a...)
+	if err != nil {
+		return nil, t.fail(op, filterName(f), err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, t.fail(op, filterName(f), err)
+	}
+	return keys, nil
+}

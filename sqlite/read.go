@@ -1,0 +1,99 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/rolecall/rolecall"
+)
+
+// valueTypes names the Go type of each kind's stored values, which Get
+// decodes into.
+var valueTypes = map[rolecall.ObjectKind]reflect.Type{
+	rolecall.ObjScope:       reflect.TypeFor[rolecall.Scope](),
+	rolecall.ObjUser:        reflect.TypeFor[rolecall.User](),
+	rolecall.ObjMembership:  reflect.TypeFor[rolecall.Membership](),
+	rolecall.ObjGroup:       reflect.TypeFor[rolecall.Group](),
+	rolecall.ObjGroupMember: reflect.TypeFor[rolecall.GroupMember](),
+	rolecall.ObjResource:    reflect.TypeFor[rolecall.Resource](),
+	rolecall.ObjRole:        reflect.TypeFor[rolecall.Role](),
+	rolecall.ObjBinding:     reflect.TypeFor[rolecall.Binding](),
+	rolecall.ObjOffer:       reflect.TypeFor[rolecall.Offer](),
+	rolecall.ObjInvitation:  reflect.TypeFor[rolecall.Invitation](),
+	rolecall.ObjDomain:      reflect.TypeFor[rolecall.Domain](),
+	rolecall.ObjAudit:       reflect.TypeFor[rolecall.AuditEvent](),
+}
+
+// Get reads the object of a kind with a key, as this transaction sees it,
+// into v, a pointer to the kind's type, and reports whether it exists. A
+// missing object leaves v as it was.
+func (t *tx) Get(kind rolecall.ObjectKind, key string, v any) (bool, error) {
+	const op = "sqlite.Get"
+	found := false
+	err := t.run(op, func() error {
+		typ, ok := valueTypes[kind]
+		if !ok {
+			return rolecall.E(op, rolecall.Invalid, fmt.Sprintf("object kind %q", kind), "is not a kind the store holds; use one of rolecall's Obj constants")
+		}
+		table := "audit"
+		if kind != rolecall.ObjAudit {
+			table = tables[kind]
+		}
+		if kind == rolecall.ObjDomain {
+			key = strings.ToLower(key)
+		}
+		name := fmt.Sprintf("%s %q", kind, key)
+		dst := reflect.ValueOf(v)
+		if v == nil || dst.Type() != reflect.PointerTo(typ) || dst.IsNil() {
+			return rolecall.E(op, rolecall.Invalid, name, fmt.Sprintf("cannot be read into a %T; give a non-nil *%s", v, typ))
+		}
+		value, ok, err := t.lookup("SELECT value FROM "+table+" WHERE key = ?", key)
+		if err != nil || !ok {
+			return err
+		}
+		// Decode into a fresh value, so that nothing of what v held
+		// before survives in fields the stored value omits.
+		fresh := reflect.New(typ)
+		if err := json.Unmarshal([]byte(value), fresh.Interface()); err != nil {
+			return undecodable(op, name, err)
+		}
+		dst.Elem().Set(fresh.Elem())
+		found = true
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return found, nil
+}
+
+// Find returns the keys of the objects the filter selects, as DeleteWhere
+// selects them, in byte order, as this transaction sees them.
+func (t *tx) Find(f rolecall.Filter) ([]string, error) {
+	const op = "sqlite.Find"
+	var keys []string
+	err := t.run(op, func() error {
+		sel, err := selectFilter(op, f)
+		if err != nil {
+			return err
+		}
+		// Keys are TEXT of the default BINARY collation, which compares
+		// bytes; the COLLATE says so.
+		args := append(slices.Clone(sel.withArgs), sel.args...)
+		rows, err := t.query(sel.with+sel.subquery()+" ORDER BY o.key COLLATE BINARY", args...)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			keys = append(keys, r[0])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
