@@ -127,8 +127,18 @@ func (x *acting) addMember() error {
 		return err
 	}
 	x.done("membership "+ms.Key(), nil, ms)
-	if x.r.Role != "" {
-		return x.bind(ch, rolecall.Binding{Subject: rolecall.UserSubject(x.r.User), Role: x.r.Role, Scope: x.r.Scope})
+	role := x.r.Role
+	if role == "" {
+		// Without a role, a member added below the default-role level gets
+		// the default role they carry there, resolved now.
+		if at := x.s.m.Members.DefaultRoleAt; at != nil && ch[0].Level != at.ID {
+			if role, err = x.defaultRoleOf(x.r.User, ch); err != nil {
+				return err
+			}
+		}
+	}
+	if role != "" {
+		return x.bind(ch, rolecall.Binding{Subject: rolecall.UserSubject(x.r.User), Role: role, Scope: x.r.Scope})
 	}
 	return nil
 }
@@ -234,8 +244,15 @@ func (x *acting) place() (scope string, wildcard bool, err error) {
 
 // bindRole binds a role to a user at a node (or on "*").
 func (x *acting) bindRole() error {
-	if err := x.need("user", "role", "scope"); err != nil {
+	if err := x.need("user", "role"); err != nil {
 		return err
+	}
+	if x.r.Scope == "" {
+		where := describeTargets(x.s.m, x.s.m.CustomRoles.BindableAt)
+		if r, ok := x.s.m.Role(x.r.Role); ok {
+			where = describeTargets(x.s.m, r.BindableAt)
+		}
+		return x.invalid("scope", "a role is never global: give where to bind %s (%s)", x.r.Role, where)
 	}
 	scope, wildcard, err := x.place()
 	if err != nil {
@@ -595,6 +612,17 @@ func countWord(n int, what string) string {
 // roles: one role per node, exclusive levels, access that comes through a
 // group, bindings that cannot be overridden below, wildcard advice.
 func (x *acting) bindingRules(ch []rolecall.Scope, b rolecall.Binding, r *model.Role) error {
+	if b.Subject.Kind == rolecall.SubjectUser {
+		if err := x.levelRules(ch, b); err != nil {
+			return err
+		}
+		if err := x.groupLocked(ch, b); err != nil {
+			return err
+		}
+		if err := x.oneRolePerNode(ch, b); err != nil {
+			return err
+		}
+	}
 	if p, ok := rule[model.WildcardAdvisoryRule](x.s.m); ok && b.Wildcard && !slices.Contains(p.ExceptRoles, r.ID) {
 		msg := p.Message
 		if msg == "" {
@@ -610,4 +638,137 @@ func (s *Service) wildcardToken(level string) string {
 		return `"` + l.Wildcard + `"`
 	}
 	return level
+}
+
+// userBindings lists the bindings a user holds in the act's organization,
+// each with the node it sits at.
+func (x *acting) userBindings(user string) ([]rolecall.Binding, []rolecall.Scope, error) {
+	ks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjBinding, Org: x.org, User: user})
+	if err != nil {
+		return nil, nil, err
+	}
+	var bs []rolecall.Binding
+	var at []rolecall.Scope
+	for _, k := range ks {
+		var b rolecall.Binding
+		if _, err := x.tx.Get(rolecall.ObjBinding, k, &b); err != nil {
+			return nil, nil, err
+		}
+		if b.Scope == "" {
+			continue
+		}
+		s, err := x.scope(b.Scope)
+		if err != nil {
+			return nil, nil, err
+		}
+		bs, at = append(bs, b), append(at, s)
+	}
+	return bs, at, nil
+}
+
+func (x *acting) roleName(scope, id string) string {
+	if r, ok := x.e.Role(scope, id); ok && r.Name != "" {
+		return r.Name
+	}
+	return id
+}
+
+// levelRules applies exclusive_levels (a member holds roles at one of the
+// levels, never at two) and not_overridable (a role at the level cannot be
+// overridden below it).
+func (x *acting) levelRules(ch []rolecall.Scope, b rolecall.Binding) error {
+	user, level := b.Subject.ID, ch[0].Level
+	bs, at, err := x.userBindings(user)
+	if err != nil {
+		return err
+	}
+	if p, ok := rule[model.ExclusiveLevelsRule](x.s.m); ok && slices.Contains(p.Levels, level) {
+		for i, o := range bs {
+			if o.Role == "" || at[i].Level == level || !slices.Contains(p.Levels, at[i].Level) {
+				continue
+			}
+			return x.refuse("exclusive_levels", "%s holds the %s-wide role %s in %s; a member holds roles at the %s or per %s, never both; change %s's role in %s instead",
+				user, at[i].Level, x.roleName(o.Scope, o.Role), x.label(at[i]), at[i].Level, level, user, x.label(at[i]))
+		}
+	}
+	if p, ok := rule[model.NotOverridableRule](x.s.m); ok && level != p.Level {
+		for i, o := range bs {
+			if o.Role == "" || at[i].Level != p.Level || !slices.ContainsFunc(ch[1:], func(s rolecall.Scope) bool { return s.ID == at[i].ID }) {
+				continue
+			}
+			return x.refuse("not_overridable", "%s holds the %s-wide role %s in %s, which cannot be overridden below it; change %s's role there instead",
+				user, p.Level, x.roleName(o.Scope, o.Role), x.label(at[i]), user)
+		}
+	}
+	return nil
+}
+
+// groupLocked refuses a manual binding where the user's access already
+// comes through a group (group_bindings_locked).
+func (x *acting) groupLocked(ch []rolecall.Scope, b rolecall.Binding) error {
+	if _, ok := rule[model.GroupBindingsLockedRule](x.s.m); !ok {
+		return nil
+	}
+	gks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjGroupMember, Org: x.org, User: b.Subject.ID})
+	if err != nil {
+		return err
+	}
+	for _, k := range gks {
+		var gm rolecall.GroupMember
+		if _, err := x.tx.Get(rolecall.ObjGroupMember, k, &gm); err != nil {
+			return err
+		}
+		gbs, err := x.bindingsOf(rolecall.GroupSubject(gm.Group), b.Scope)
+		if err != nil {
+			return err
+		}
+		if len(gbs) > 0 {
+			return x.refuse("group_bindings_locked", "%s's access to %s comes through %s %s; change the %s's assignment, or remove %s from %s first",
+				b.Subject.ID, x.label(ch[0]), x.s.groupWord(), gm.Group, x.s.groupWord(), b.Subject.ID, gm.Group)
+		}
+	}
+	return nil
+}
+
+// oneRolePerNode replaces the user's role at the node, where the model
+// keeps one role per member and node.
+func (x *acting) oneRolePerNode(ch []rolecall.Scope, b rolecall.Binding) error {
+	p, ok := rule[model.OneRolePerNodeRule](x.s.m)
+	if !ok || !slices.Contains(p.Levels, ch[0].Level) {
+		return nil
+	}
+	bs, err := x.bindingsOf(b.Subject, b.Scope)
+	if err != nil {
+		return err
+	}
+	for _, o := range bs {
+		if o.Role != "" && o.Wildcard == b.Wildcard {
+			if err := x.tx.Delete(rolecall.ObjBinding, o.ID); err != nil {
+				return err
+			}
+			x.before = o
+		}
+	}
+	return nil
+}
+
+// defaultRoleOf returns the default role a member carries at the model's
+// default-role level above a node, or "".
+func (x *acting) defaultRoleOf(user string, ch []rolecall.Scope) (string, error) {
+	at := x.s.m.Members.DefaultRoleAt
+	if at == nil {
+		return "", nil
+	}
+	for _, s := range ch {
+		if s.Level != at.ID {
+			continue
+		}
+		var ms rolecall.Membership
+		found, err := x.tx.Get(rolecall.ObjMembership, (&rolecall.Membership{User: user, Scope: s.ID}).Key(), &ms)
+		if err != nil || !found {
+			return "", err
+		}
+		return ms.DefaultRole, nil
+	}
+	return "", nil
 }

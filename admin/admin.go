@@ -98,6 +98,10 @@ func (s *Service) Model() *model.Model { return s.m }
 // acts maps each act to its implementation.
 var acts = map[string]func(*acting) error{}
 
+// Available reports whether the service performs an act (one of
+// model.AdminActs).
+func Available(act string) bool { _, ok := acts[act]; return ok }
+
 // Do performs one act. It fails with PermissionDenied when the actor lacks
 // the right the model requires for it (naming the right and where), with
 // FailedPrecondition when an admin rule refuses it (naming the rule, and
@@ -107,6 +111,10 @@ var acts = map[string]func(*acting) error{}
 func (s *Service) Do(ctx context.Context, a Actor, r Request) (Result, error) {
 	op := "admin." + r.Act
 	act, ok := s.m.Act(r.Act)
+	if _, rolesOnly := rule[model.RolesOnlyRule](s.m); !ok && rolesOnly && (r.Act == "grant_permissions" || r.Act == "revoke_permissions") {
+		return Result{}, rolecall.E(op, rolecall.FailedPrecondition, "roles_only",
+			fmt.Sprintf("in model %s rights are given through roles only, never directly; put %s in a role and bind the role to %s", s.m.ID, strings.Join(r.Permissions, ", "), r.User))
+	}
 	if !ok {
 		return Result{}, rolecall.E(op, rolecall.Invalid, r.Act, fmt.Sprintf("model %s does not offer this act; it offers %s", s.m.ID, actList(s.m)))
 	}

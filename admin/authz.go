@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rolecall/rolecall"
@@ -143,9 +144,13 @@ func (x *acting) authorize(target rolecall.Target, ch []rolecall.Scope) error {
 					where = x.label(s)
 				}
 			}
+			need := x.act.Requires
+			if miss := missingPerms(d); len(miss) > 0 && (len(miss) > 1 || miss[0] != need) {
+				need = strings.Join(miss, " or ") + " (for " + x.act.Requires + ")"
+			}
 			return rolecall.E(x.op, rolecall.PermissionDenied, "authorization",
 				fmt.Sprintf("%s does not hold %s on %s, which %s needs; someone who holds it must act, or grant it to %s first",
-					x.actor.User, x.act.Requires, where, x.r.Act, x.actor.User))
+					x.actor.User, need, where, x.r.Act, x.actor.User))
 		}
 		if d.Explanation != nil && len(d.Explanation.Granted) > 0 {
 			paths = append(paths, d.Explanation.Granted[0].String())
@@ -178,4 +183,20 @@ func (x *acting) operatorOnly() error {
 		who = "the platform operator (" + n + ")"
 	}
 	return x.refuse("operator_only", "only %s may %s; ask %s to do it", who, strings.ReplaceAll(x.r.Act, "_", " "), who)
+}
+
+// missingPerms lists the permissions a denial names as missing.
+func missingPerms(d rolecall.Decision) []string {
+	var out []string
+	if d.Explanation == nil {
+		return nil
+	}
+	for _, n := range d.Explanation.Missing {
+		for _, r := range n.AnyOf {
+			if !slices.Contains(out, r.Permission) {
+				out = append(out, r.Permission)
+			}
+		}
+	}
+	return out
 }

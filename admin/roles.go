@@ -43,16 +43,14 @@ func (x *acting) createCustomRole() error {
 	if x.r.Role == "" && x.r.Name != "" {
 		x.r.Role = roleID(x.r.Name)
 	}
-	if x.r.Scope == "" {
-		x.r.Scope = x.r.Org
-	}
-	if err := x.need("role", "scope"); err != nil {
+	if err := x.need("role"); err != nil {
 		return err
 	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.roleScope()
 	if err != nil {
 		return err
 	}
+	x.r.Scope = ch[0].ID
 	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}

@@ -174,7 +174,7 @@ type stepDoc struct {
 	Lookup    *lookupDoc `yaml:"lookup"`
 	Set       *setDoc    `yaml:"set"`
 	Flags     *flagsDoc  `yaml:"flags"`
-	Act       *yaml.Node `yaml:"act"`
+	Act       *actDoc    `yaml:"act"`
 
 	Expect     *yaml.Node `yaml:"expect"`
 	Explain    []str      `yaml:"explain"`

@@ -132,7 +132,7 @@ func (s *Suite) Run(w io.Writer, opt Options) (Summary, error) {
 		if opt.Run != nil && !opt.Run.MatchString(c.ID.V) {
 			continue
 		}
-		if needsAdmin(c) {
+		if needsAdmin(c) && len(actsAvailable(c)) > 0 {
 			sum.Skipped = append(sum.Skipped, c.ID.V)
 			continue
 		}
@@ -212,9 +212,17 @@ func (s *Suite) runCase(base *world, c *caseDoc, opt Options, out io.Writer) (fa
 	if c.Given != nil {
 		pos = c.Given.Pos
 	}
-	e, _, err := s.build(w, pos, "case "+c.ID.V)
+	e, d, err := s.build(w, pos, "case "+c.ID.V)
 	if err != nil {
 		return nil, rolecall.Errors{err}
+	}
+	var adm *adminRun
+	if needsAdmin(c) {
+		if adm, err = s.startAdmin(d); err != nil {
+			return nil, s.locate(pos, "case "+c.ID.V, err)
+		}
+		defer adm.close()
+		e = adm.live.Engine()
 	}
 	if len(c.Steps) == 0 {
 		return nil, rolecall.Errors{s.at(c.Pos, "case %s has no steps", c.ID.V)}
@@ -226,6 +234,13 @@ func (s *Suite) runCase(base *world, c *caseDoc, opt Options, out io.Writer) (fa
 		st := &c.Steps[si]
 		label := fmt.Sprintf("step %d", si+1)
 		switch {
+		case st.Act != nil:
+			f, p := s.act(adm, st, label, opt, out)
+			fails, problems = append(fails, f...), append(problems, p...)
+			e = adm.live.Engine()
+		case st.Set != nil && adm != nil:
+			problems = append(problems, s.at(st.Pos, "%s: a case with acts changes its data through them; give `set` data in `given` instead", label))
+			return
 		case st.Set != nil:
 			if opt.Narrate {
 				fmt.Fprintf(out, "  SET: %s\n", describeSet(st.Set))

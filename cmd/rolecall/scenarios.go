@@ -45,7 +45,7 @@ Exits 1 on any failure.`,
 				total.Skipped = append(total.Skipped, sum.Skipped...)
 			}
 			if len(total.Skipped) > 0 {
-				fmt.Fprintf(out, "%d skipped: need the admin layer (%s)\n", len(total.Skipped), strings.Join(total.Skipped, ", "))
+				fmt.Fprintf(out, "%d skipped: need admin acts not built yet (%s)\n", len(total.Skipped), strings.Join(total.Skipped, ", "))
 			}
 			fmt.Fprintf(out, "%d passed, %d failed\n", total.Passed, total.Failed)
 			if total.Failed > 0 {
