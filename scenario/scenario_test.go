@@ -121,7 +121,11 @@ func TestFailureReport(t *testing.T) {
         missing: [view_sources]
   - id: X2
     steps:
-      - act: {actor: alice, do: add_member, user: bob, scope: A}
+      - act: {actor: bob, do: add_member, user: alice, scope: A}
+        expect: ACCEPTED
+  - id: X3
+    steps:
+      - act: {actor: alice, do: invite, email: new@acme.com, scope: A}
         expect: ACCEPTED
 `
 	s, err := scenario.Parse("f.yaml", []byte(src), scenario.Options{})
@@ -133,11 +137,12 @@ func TestFailureReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Passed != 0 || sum.Failed != 1 || len(sum.Skipped) != 1 || sum.Skipped[0] != "X2" {
-		t.Fatalf("summary %+v, want 0 passed, 1 failed, X2 skipped", sum)
+	if sum.Passed != 0 || sum.Failed != 2 || len(sum.Skipped) != 1 || sum.Skipped[0] != "X3" {
+		t.Fatalf("summary %+v, want 0 passed, 2 failed, X3 skipped (its act is not built yet)", sum)
 	}
 	for _, want := range []string{"FAIL X1 wrong on purpose", "step 1: check alice source.view", "expected DENIED, got ALLOWED",
-		"sources_admin ⇒ view_sensitive_data ⇒ view_sources"} {
+		"sources_admin ⇒ view_sensitive_data ⇒ view_sources",
+		"FAIL X2", "step 1: act bob add_member", "expected ACCEPTED, got REFUSED", "no such tenant or project"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
