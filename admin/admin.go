@@ -43,6 +43,7 @@ type Request struct {
 	Scope string `json:"scope,omitempty"` // a scope node; "*" for every node of Org (a wildcard binding)
 	Level string `json:"level,omitempty"` // the level of a new scope
 	Name  string `json:"name,omitempty"`  // a display name (scope, group, custom role)
+	New   string `json:"new,omitempty"`   // the id of a scope to create (Scope is its parent)
 
 	User   string `json:"user,omitempty"`
 	Email  string `json:"email,omitempty"`
@@ -98,9 +99,12 @@ func (s *Service) Model() *model.Model { return s.m }
 // acts maps each act to its implementation.
 var acts = map[string]func(*acting) error{}
 
-// Available reports whether the service performs an act (one of
-// model.AdminActs).
-func Available(act string) bool { _, ok := acts[act]; return ok }
+// Available reports whether the service performs an act: one of
+// model.AdminActs, or an offer's transition (send, accept, ...).
+func Available(act string) bool {
+	_, ok := acts[act]
+	return ok || transitionNames[act]
+}
 
 // Do performs one act. It fails with PermissionDenied when the actor lacks
 // the right the model requires for it (naming the right and where), with
@@ -111,6 +115,9 @@ func Available(act string) bool { _, ok := acts[act]; return ok }
 func (s *Service) Do(ctx context.Context, a Actor, r Request) (Result, error) {
 	op := "admin." + r.Act
 	act, ok := s.m.Act(r.Act)
+	if !ok {
+		act, ok = s.impliedAct(r)
+	}
 	if _, rolesOnly := rule[model.RolesOnlyRule](s.m); !ok && rolesOnly && (r.Act == "grant_permissions" || r.Act == "revoke_permissions") {
 		return Result{}, rolecall.E(op, rolecall.FailedPrecondition, "roles_only",
 			fmt.Sprintf("in model %s rights are given through roles only, never directly; put %s in a role and bind the role to %s", s.m.ID, strings.Join(r.Permissions, ", "), r.User))
@@ -119,6 +126,9 @@ func (s *Service) Do(ctx context.Context, a Actor, r Request) (Result, error) {
 		return Result{}, rolecall.E(op, rolecall.Invalid, r.Act, fmt.Sprintf("model %s does not offer this act; it offers %s", s.m.ID, actList(s.m)))
 	}
 	do, ok := acts[r.Act]
+	if !ok && act.Requires == "" && act.Actor == "" && s.isTransition(r.Act) {
+		do, ok = (*acting).transition, true
+	}
 	if !ok {
 		return Result{}, rolecall.E(op, rolecall.FailedPrecondition, r.Act, "this act is not available yet")
 	}
@@ -151,6 +161,25 @@ func (s *Service) Do(ctx context.Context, a Actor, r Request) (Result, error) {
 		return Result{}, err
 	}
 	return Result{Revision: rev, Warnings: x.warnings, Audit: x.event}, nil
+}
+
+// impliedAct returns the acts a model offers without configuring them:
+// accepting an invitation, where the model offers invitations (the invitee
+// needs no right), and the transitions of its offers.
+func (s *Service) impliedAct(r Request) (*model.Act, bool) {
+	if r.Act == "accept_invitation" {
+		if _, ok := s.m.Act("invite"); ok {
+			return &model.Act{ID: r.Act}, true
+		}
+	}
+	for _, k := range s.m.Offers {
+		for _, t := range k.Transitions {
+			if t.Act == r.Act && (r.Kind == "" || r.Kind == k.ID) {
+				return &model.Act{ID: r.Act}, true
+			}
+		}
+	}
+	return nil, false
 }
 
 func actList(m *model.Model) string {
@@ -199,7 +228,7 @@ func (x *acting) notFound(name, format string, args ...any) error {
 func (x *acting) need(fields ...string) error {
 	vals := map[string]string{"user": x.r.User, "email": x.r.Email, "group": x.r.Group, "role": x.r.Role,
 		"scope": x.r.Scope, "level": x.r.Level, "name": x.r.Name, "domain": x.r.Domain, "offer": x.r.Offer,
-		"kind": x.r.Kind, "recipient": x.r.Recipient}
+		"kind": x.r.Kind, "recipient": x.r.Recipient, "new": x.r.New}
 	for _, f := range fields {
 		switch f {
 		case "resource":

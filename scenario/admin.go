@@ -114,8 +114,12 @@ func (s *Suite) act(a *adminRun, st *stepDoc, label string, opt Options, out io.
 		User: doc.User, Email: doc.Email, Group: doc.Group, Role: doc.Role, Domain: doc.Domain,
 		Permissions: doc.Permissions, AddPermissions: doc.AddPermissions, RemovePermissions: doc.RemovePermissions,
 		Offer: doc.Offer, Kind: doc.Kind, Recipient: doc.Recipient, PrivateID: doc.PrivateID}
-	if doc.Parent != "" {
-		req.Scope, req.Name = doc.Parent, firstOf(doc.Name, doc.Scope)
+	if doc.Do.V == "create_scope" { // scope: the new node under parent, or the parent of the one named name
+		if doc.Parent != "" {
+			req.Scope, req.New = doc.Parent, doc.Scope
+		} else {
+			req.New = doc.Name
+		}
 	}
 	if doc.Resource != "" {
 		ref, err := rolecall.ParseResourceRef(doc.Resource)
@@ -161,13 +165,4 @@ func (s *Suite) act(a *adminRun, st *stepDoc, label string, opt Options, out io.
 		fails = append(fails, what+"\n  "+strings.Join(msgs, "\n  "))
 	}
 	return fails, nil
-}
-
-func firstOf(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

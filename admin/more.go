@@ -1,0 +1,400 @@
+package admin
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/model"
+)
+
+func init() {
+	acts["create_scope"] = (*acting).createScope
+	acts["delete_user"] = (*acting).deleteUser
+	acts["unbind_group"] = (*acting).unbindGroup
+	acts["bind_group"] = (*acting).bindGroup
+	acts["assign_resource_group"] = (*acting).assignResourceGroup
+	acts["invite"] = (*acting).invite
+	acts["revoke_invitation"] = (*acting).revokeInvitation
+	acts["accept_invitation"] = (*acting).acceptInvitation
+}
+
+// invitationTTL is how long an invitation stays open.
+const invitationTTL = 14 * 24 * time.Hour
+
+// createScope creates a node below r.Scope: r.New is its id, r.Level its
+// level, r.Name its display name.
+func (x *acting) createScope() error {
+	if x.r.New == "" {
+		x.r.New = x.r.Name
+	}
+	if err := x.need("scope", "level", "new"); err != nil {
+		return err
+	}
+	ch, err := x.enter(x.r.Scope)
+	if err != nil {
+		return err
+	}
+	l, ok := x.s.m.Level(x.r.Level)
+	if !ok || l.Parent == nil {
+		return x.invalid("level", "%q is not a level that lives under another", x.r.Level)
+	}
+	if l.Parent.ID != ch[0].Level {
+		return x.invalid("scope", "a %s lives in a %s, and %s is not one", strings.ToLower(l.Name), strings.ToLower(l.Parent.Name), x.label(ch[0]))
+	}
+	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
+		return err
+	}
+	s := rolecall.Scope{ID: x.r.New, Level: l.ID, Parent: x.r.Scope, Name: x.r.Name}
+	if err := x.tx.CreateScope(s); err != nil {
+		return err
+	}
+	x.done("scope "+s.ID, nil, s)
+	return nil
+}
+
+// deleteUser deletes a user entirely: memberships, group memberships,
+// bindings and the user. With on: every_membership_of_target the actor
+// needs the right in every node the user belongs to.
+func (x *acting) deleteUser() error {
+	if err := x.need("user"); err != nil {
+		return err
+	}
+	var u rolecall.User
+	found, err := x.tx.Get(rolecall.ObjUser, x.r.User, &u)
+	if err != nil {
+		return err
+	}
+	ks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjMembership, User: x.r.User})
+	if err != nil {
+		return err
+	}
+	if !found || len(ks) == 0 && !x.actor.Operator {
+		return x.notFound(x.r.User, "no such user")
+	}
+	var org string
+	for _, k := range ks {
+		var ms rolecall.Membership
+		if _, err := x.tx.Get(rolecall.ObjMembership, k, &ms); err != nil {
+			return err
+		}
+		ch, err := x.chain(ms.Scope)
+		if err != nil {
+			return err
+		}
+		if o := ch[len(ch)-1].ID; org == "" {
+			org = o
+		} else if o != org {
+			return x.invalid(x.r.User, "belongs to several organizations; only the operator deletes such a user")
+		}
+	}
+	if org != "" {
+		if err := x.enterOrg(org); err != nil {
+			return x.notFound(x.r.User, "no such user")
+		}
+		ch, err := x.chain(org)
+		if err != nil {
+			return err
+		}
+		if err := x.authorize(rolecall.ScopeTarget(org), ch); err != nil {
+			return err
+		}
+		if err := x.requiresEverywhere(); err != nil {
+			return err
+		}
+	}
+	for _, kind := range []rolecall.ObjectKind{rolecall.ObjBinding, rolecall.ObjOffer, rolecall.ObjGroupMember, rolecall.ObjMembership} {
+		if _, err := x.tx.DeleteWhere(rolecall.Filter{Kind: kind, User: x.r.User}); err != nil {
+			return err
+		}
+	}
+	if err := x.tx.Delete(rolecall.ObjUser, x.r.User); err != nil {
+		return err
+	}
+	x.done("user "+u.ID, u, nil)
+	return nil
+}
+
+// requiresEverywhere applies the rule of that name to the running act: the
+// actor needs a permission at every node of a level the target user
+// belongs to.
+func (x *acting) requiresEverywhere() error {
+	p, ok := rule[model.RequiresEverywhereRule](x.s.m)
+	if !ok || p.Act != x.r.Act || x.actor.Operator {
+		return nil
+	}
+	nodes, err := x.memberNodes(x.r.User, p.Level)
+	if err != nil {
+		return err
+	}
+	for _, n := range slices.Sorted(mapsKeys(nodes)) {
+		if allowed, err := x.holds(p.Permission, rolecall.ScopeTarget(n)); err != nil {
+			return err
+		} else if !allowed {
+			s, _ := x.scope(n)
+			return rolecall.E(x.op, rolecall.PermissionDenied, "requires_everywhere",
+				x.actor.User+" does not hold "+p.Permission+" in "+x.label(s)+", where "+x.r.User+" is a member; "+x.r.Act+" needs it in every "+p.Level+" "+x.r.User+" belongs to")
+		}
+	}
+	return nil
+}
+
+func mapsKeys(m map[string]bool) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// holds checks one permission of the actor.
+func (x *acting) holds(perm string, t rolecall.Target) (bool, error) {
+	d, err := x.e.Check(engineRequest(x.actor.User, perm, t))
+	return d.Allowed, err
+}
+
+// bindGroup gives a group a role (or its members' default roles) at a
+// node.
+func (x *acting) bindGroup() error {
+	if err := x.need("group", "scope"); err != nil {
+		return err
+	}
+	g, _, err := x.group(x.r.Group)
+	if err != nil {
+		return err
+	}
+	ch, err := x.enter(x.r.Scope)
+	if err != nil {
+		return err
+	}
+	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
+		return err
+	}
+	b := rolecall.Binding{Subject: rolecall.GroupSubject(g.ID), Role: x.r.Role, Scope: x.r.Scope, DefaultRole: x.r.Role == ""}
+	if x.r.Role != "" {
+		return x.bind(ch, b)
+	}
+	if err := x.tx.CreateBinding(&b); err != nil {
+		return err
+	}
+	x.done("binding "+b.ID, nil, b)
+	return nil
+}
+
+// unbindGroup takes a group's bindings at a node away.
+func (x *acting) unbindGroup() error {
+	if err := x.need("group", "scope"); err != nil {
+		return err
+	}
+	g, _, err := x.group(x.r.Group)
+	if err != nil {
+		return err
+	}
+	ch, err := x.enter(x.r.Scope)
+	if err != nil {
+		return err
+	}
+	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
+		return err
+	}
+	bs, err := x.bindingsOf(rolecall.GroupSubject(g.ID), x.r.Scope)
+	if err != nil {
+		return err
+	}
+	if len(bs) == 0 {
+		return x.notFound(g.ID, "has no role at %s", x.label(ch[0]))
+	}
+	for _, b := range bs {
+		if err := x.tx.Delete(rolecall.ObjBinding, b.ID); err != nil {
+			return err
+		}
+	}
+	x.done("group "+g.ID+" at "+x.r.Scope, bs, nil)
+	return nil
+}
+
+// assignResourceGroup assigns a resource to a group (team): its members
+// get what the model's implicit grants give them.
+func (x *acting) assignResourceGroup() error {
+	if err := x.need("resource", "group"); err != nil {
+		return err
+	}
+	var r rolecall.Resource
+	found, err := x.tx.Get(rolecall.ObjResource, x.r.Resource.String(), &r)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return x.notFound(x.r.Resource.String(), "no such resource")
+	}
+	home := r.Scope
+	for p := r.Parent; home == "" && p != nil; {
+		var pr rolecall.Resource
+		if _, err := x.tx.Get(rolecall.ObjResource, p.String(), &pr); err != nil {
+			return err
+		}
+		home, p = pr.Scope, pr.Parent
+	}
+	ch, err := x.enter(home)
+	if err != nil {
+		return x.notFound(x.r.Resource.String(), "no such resource")
+	}
+	if err := x.authorize(rolecall.ResourceTarget(r.Type, r.ID), ch); err != nil {
+		return err
+	}
+	var g rolecall.Group
+	if found, err := x.tx.Get(rolecall.ObjGroup, x.r.Group, &g); err != nil {
+		return err
+	} else if !found {
+		return x.notFound(x.r.Group, "no such %s", x.s.groupWord())
+	}
+	if slices.Contains(r.Groups, g.ID) {
+		return nil
+	}
+	nr := r
+	nr.Groups = append(slices.Clone(r.Groups), g.ID)
+	if err := x.tx.ReplaceResource(nr); err != nil {
+		return err
+	}
+	x.done("resource "+r.Key(), r, nr)
+	return nil
+}
+
+// invitation finds the pending-or-not invitation of an email to a node.
+func (x *acting) invitation(email, scope string) (rolecall.Invitation, bool, error) {
+	var inv rolecall.Invitation
+	ks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjInvitation, Scope: scope})
+	if err != nil {
+		return inv, false, err
+	}
+	var best rolecall.Invitation
+	found := false
+	for _, k := range ks {
+		var i rolecall.Invitation
+		if _, err := x.tx.Get(rolecall.ObjInvitation, k, &i); err != nil {
+			return inv, false, err
+		}
+		if i.Scope == scope && strings.EqualFold(i.Email, email) && (!found || i.Created.After(best.Created)) {
+			best, found = i, true
+		}
+	}
+	return best, found, nil
+}
+
+// invite invites an email address to a node with a role; nothing is given
+// until the invitation is accepted.
+func (x *acting) invite() error {
+	if err := x.need("email", "scope"); err != nil {
+		return err
+	}
+	ch, err := x.enter(x.r.Scope)
+	if err != nil {
+		return err
+	}
+	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
+		return err
+	}
+	if x.r.Role != "" {
+		r, ok := x.e.Role(x.r.Scope, x.r.Role)
+		if !ok {
+			return x.notFound(x.r.Role, "no such role")
+		}
+		if err := x.noEscalation(x.r.Scope, r.GrantsAt(levelIndex(x.s.m, ch[0].Level))); err != nil {
+			return err
+		}
+	}
+	if old, ok, err := x.invitation(x.r.Email, x.r.Scope); err != nil {
+		return err
+	} else if ok && old.State == "pending" {
+		return x.refuse("pending", "%s already has a pending invitation to %s; resend or revoke it", x.r.Email, x.label(ch[0]))
+	}
+	now := x.s.now().UTC()
+	inv := rolecall.Invitation{Org: x.org, Scope: x.r.Scope, Email: strings.ToLower(x.r.Email), Role: x.r.Role, State: "pending",
+		InvitedBy: x.actor.String(), Created: now, Expires: now.Add(invitationTTL)}
+	if err := x.tx.CreateInvitation(&inv); err != nil {
+		return err
+	}
+	x.done("invitation "+inv.ID, nil, inv)
+	return nil
+}
+
+func (x *acting) revokeInvitation() error {
+	if err := x.need("email", "scope"); err != nil {
+		return err
+	}
+	ch, err := x.enter(x.r.Scope)
+	if err != nil {
+		return err
+	}
+	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
+		return err
+	}
+	inv, ok, err := x.invitation(x.r.Email, x.r.Scope)
+	if err != nil {
+		return err
+	}
+	if !ok || inv.State != "pending" {
+		return x.notFound(x.r.Email, "has no pending invitation to %s", x.label(ch[0]))
+	}
+	ni := inv
+	ni.State = "revoked"
+	if err := x.tx.ReplaceInvitation(ni); err != nil {
+		return err
+	}
+	x.done("invitation "+inv.ID, inv, ni)
+	return nil
+}
+
+// acceptInvitation is the invitee's act: the user whose email was invited
+// joins the node with the invited role.
+func (x *acting) acceptInvitation() error {
+	if err := x.need("email", "scope"); err != nil {
+		return err
+	}
+	if x.actor.Operator {
+		return x.invalid("actor", "the invited user accepts an invitation")
+	}
+	var u rolecall.User
+	if found, err := x.tx.Get(rolecall.ObjUser, x.actor.User, &u); err != nil {
+		return err
+	} else if !found || !strings.EqualFold(u.Email, x.r.Email) {
+		return x.notFound(x.r.Email, "no invitation for you")
+	}
+	ch, err := x.chain(x.r.Scope)
+	if err != nil {
+		return err
+	}
+	x.org = ch[len(ch)-1].ID
+	inv, ok, err := x.invitation(x.r.Email, x.r.Scope)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		return x.notFound(x.r.Email, "no invitation for you")
+	case inv.State != "pending":
+		return x.refuse("invitation", "the invitation to %s was %s; ask for a new one", x.label(ch[0]), inv.State)
+	case !inv.Expires.IsZero() && x.s.now().After(inv.Expires):
+		return x.refuse("invitation", "the invitation to %s expired on %s; ask for a new one", x.label(ch[0]), inv.Expires.Format("2006-01-02"))
+	}
+	ni := inv
+	ni.State = "accepted"
+	if err := x.tx.ReplaceInvitation(ni); err != nil {
+		return err
+	}
+	ms := rolecall.Membership{User: u.ID, Scope: inv.Scope, DefaultRole: inv.DefaultRole}
+	if err := x.tx.CreateMembership(ms); err != nil && rolecall.KindOf(err) != rolecall.Conflict {
+		return err
+	}
+	if inv.Role != "" {
+		b := rolecall.Binding{Subject: rolecall.UserSubject(u.ID), Role: inv.Role, Scope: inv.Scope}
+		if err := x.tx.CreateBinding(&b); err != nil {
+			return err
+		}
+	}
+	x.done("invitation "+inv.ID, inv, ni)
+	return nil
+}
