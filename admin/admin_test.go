@@ -1,0 +1,181 @@
+package admin_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/admin"
+	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/model"
+	"github.com/rolecall/rolecall/sqlite"
+	"github.com/rolecall/rolecall/transfer"
+)
+
+// open returns an admin service over a SQLite store holding
+// testdata/store/acme.jsonl (a Re:infer organization), with ann allowed to
+// modify users in project claims.
+func open(t *testing.T) (*admin.Service, rolecall.Store, *engine.Live) {
+	t.Helper()
+	ctx := context.Background()
+	m, err := model.Preset("reinfer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "admin.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f, err := os.Open("../testdata/store/acme.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, _, err := transfer.Import(ctx, st, f, transfer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error {
+		for _, u := range []string{"ann", "bob"} {
+			if err := tx.CreateMembership(rolecall.Membership{User: u, Scope: "claims"}); err != nil {
+				return err
+			}
+		}
+		return tx.CreateBinding(&rolecall.Binding{Subject: rolecall.UserSubject("ann"), Permissions: []string{"modify_users"}, Scope: "claims"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := engine.Open(ctx, m, st, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return admin.New(m, st, live, nil), st, live
+}
+
+func may(t *testing.T, live *engine.Live, user, perm string, target rolecall.Target) bool {
+	t.Helper()
+	d, err := live.Engine().Check(engine.Request{Subject: user, Permission: perm, Target: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Allowed
+}
+
+// TestActIsAuthorizedCommittedAuditedApplied follows one act end to end.
+func TestActIsAuthorizedCommittedAuditedApplied(t *testing.T) {
+	ctx := context.Background()
+	svc, st, live := open(t)
+	mail := rolecall.ResourceTarget("source", "mail")
+	if may(t, live, "bob", "view_sensitive_data", mail) {
+		t.Fatal("bob may view sensitive data before the grant")
+	}
+	res, err := svc.Do(ctx, admin.Actor{User: "ann"}, admin.Request{Act: "grant_permissions", User: "bob", Scope: "claims", Permissions: []string{"view_sensitive_data"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live.Revision() != res.Revision {
+		t.Fatalf("the index is at revision %d, the act committed at %d", live.Revision(), res.Revision)
+	}
+	if !may(t, live, "bob", "view_sensitive_data", mail) {
+		t.Fatal("the grant is committed but the index does not show it")
+	}
+	evs, _, err := st.Audit(ctx, "acme", rolecall.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 {
+		t.Fatalf("%d audit events, want 1", len(evs))
+	}
+	ev := evs[0]
+	if ev.Actor != "ann" || ev.Act != "grant_permissions" || ev.Revision != res.Revision || !strings.Contains(string(ev.After), "view_sensitive_data") ||
+		!strings.Contains(string(ev.Before), "view_sources") || !strings.Contains(ev.Decision, "modify_users") {
+		t.Fatalf("audit event %+v", ev)
+	}
+}
+
+// TestRefusals: each refusal has its kind and rule, says what to do, and
+// writes nothing.
+func TestRefusals(t *testing.T) {
+	ctx := context.Background()
+	svc, st, _ := open(t)
+	head, _ := st.Head(ctx)
+	for _, tc := range []struct {
+		name  string
+		actor admin.Actor
+		req   admin.Request
+		kind  rolecall.Kind
+		rule  string
+		says  []string
+	}{
+		{"no right", admin.Actor{User: "bob"}, admin.Request{Act: "grant_permissions", User: "ann", Scope: "claims", Permissions: []string{"view_sources"}},
+			rolecall.PermissionDenied, "authorization", []string{"bob does not hold modify_users", "project Claims"}},
+		{"escalation", admin.Actor{User: "ann"}, admin.Request{Act: "grant_permissions", User: "bob", Scope: "claims", Permissions: []string{"datasets_admin"}},
+			rolecall.FailedPrecondition, "no_escalation", []string{"ann does not hold datasets_admin", "grant it to bob directly"}},
+		{"another organization", admin.Actor{User: "ann"}, admin.Request{Act: "add_member", User: "bob", Scope: "globex"},
+			rolecall.NotFound, "globex", []string{"no such"}},
+		{"unknown act", admin.Actor{User: "ann"}, admin.Request{Act: "bind_role", User: "bob", Role: "x", Scope: "claims"},
+			rolecall.Invalid, "bind_role", []string{"does not offer"}},
+		{"no actor", admin.Actor{}, admin.Request{Act: "add_member", User: "bob", Scope: "claims"},
+			rolecall.Invalid, "actor", nil},
+	} {
+		_, err := svc.Do(ctx, tc.actor, tc.req)
+		var re *rolecall.Error
+		if err == nil || !errorsAs(err, &re) || re.Kind != tc.kind || re.Name != tc.rule {
+			t.Errorf("%s: got %v, want %s from %s", tc.name, err, tc.kind, tc.rule)
+			continue
+		}
+		for _, s := range tc.says {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s: %q does not say %q", tc.name, err, s)
+			}
+		}
+	}
+	if h, _ := st.Head(ctx); h != head {
+		t.Fatalf("refused acts committed revision %d", h)
+	}
+}
+
+func errorsAs(err error, re **rolecall.Error) bool {
+	e, ok := err.(*rolecall.Error)
+	*re = e
+	return ok
+}
+
+// TestConcurrentActs: acts run concurrently are serialized by the store;
+// none is lost.
+func TestConcurrentActs(t *testing.T) {
+	ctx := context.Background()
+	svc, st, live := open(t)
+	perms := []string{"view_sources", "view_sensitive_data", "view_labels", "review_and_label"}
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error {
+		return tx.CreateBinding(&rolecall.Binding{Subject: rolecall.UserSubject("ann"), Permissions: perms, Scope: "claims"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(perms))
+	for _, p := range perms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := svc.Do(ctx, admin.Actor{User: "ann"}, admin.Request{Act: "grant_permissions", User: "bob", Scope: "claims", Permissions: []string{p}})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range perms {
+		if !may(t, live, "bob", p, rolecall.ScopeTarget("claims")) {
+			t.Errorf("bob lacks %s: a concurrent grant was lost", p)
+		}
+	}
+}
