@@ -194,6 +194,12 @@ type Tx interface {
 	// made on what Get and Find return still holds at commit.
 	Get(kind ObjectKind, key string, v any) (found bool, err error)
 
+	// LastChange returns the revision of the last change to an object (this
+	// transaction's, if it changed it), or 0 when the change log has none.
+	// A caller that read an object at some revision uses it to refuse an
+	// edit based on an older state (optimistic concurrency).
+	LastChange(kind ObjectKind, key string) (Revision, error)
+
 	// Find returns the keys of the objects the filter selects (as for
 	// DeleteWhere, whose filter rules apply), in key order, as this
 	// transaction sees them.
@@ -256,6 +262,19 @@ type Filter struct {
 	Group string     `json:"group,omitempty"`
 }
 
+// AuditQuery selects audit events: those of Org (required) and, for each
+// field given, with that Actor, Act and Target, committed at or after Since
+// and before Until.
+type AuditQuery struct {
+	Org    string    `json:"org"`
+	Actor  string    `json:"actor,omitempty"`
+	Act    string    `json:"act,omitempty"`
+	Target string    `json:"target,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
+	Until  time.Time `json:"until,omitzero"`
+	Page   Page      `json:"page,omitzero"`
+}
+
 // Page asks for one page of a listing: at most Limit items after the
 // opaque cursor After (empty for the first page).
 type Page struct {
@@ -286,9 +305,10 @@ type Reader interface {
 	Changes(ctx context.Context, after Revision, limit int) ([]Change, error)
 	// Head returns the latest committed revision.
 	Head(ctx context.Context) (Revision, error)
-	// Audit lists an organization's audit events, newest first; a Limit of
-	// 0 asks for the store's default page size.
-	Audit(ctx context.Context, org string, p Page) (events []AuditEvent, next string, err error)
+	// Audit lists an organization's audit events that the query selects,
+	// newest first, one page at a time; a Page.Limit of 0 asks for the
+	// store's default page size.
+	Audit(ctx context.Context, q AuditQuery) (events []AuditEvent, next string, err error)
 }
 
 // Store is rolecall's storage: the embedded SQLite file by default,

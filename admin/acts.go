@@ -355,6 +355,9 @@ func (x *acting) unbindRole() error {
 		if b.Role != x.r.Role {
 			continue
 		}
+		if err := x.unchangedSince(rolecall.ObjBinding, b.ID); err != nil {
+			return err
+		}
 		if err := x.minHolders(ch, b); err != nil {
 			return err
 		}

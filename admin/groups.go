@@ -87,6 +87,9 @@ func (x *acting) renameGroup() error {
 	if err := x.immutableGroup(g); err != nil {
 		return err
 	}
+	if err := x.unchangedSince(rolecall.ObjGroup, g.ID); err != nil {
+		return err
+	}
 	ng := g
 	ng.Name = x.r.Name
 	if err := x.tx.ReplaceGroup(ng); err != nil {

@@ -112,6 +112,11 @@ func (x *acting) transition() error {
 		}
 		return x.refuse("offer_state", "offer %s is %s and cannot be %s now; ask the owner for a new one", o.ID, state, pastTense(x.r.Act))
 	}
+	if found {
+		if err := x.unchangedSince(rolecall.ObjOffer, o.ID); err != nil {
+			return err
+		}
+	}
 	before := o
 	if t.To != "same" {
 		o.State = t.To

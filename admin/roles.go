@@ -237,6 +237,9 @@ func (x *acting) updateCustomRole() error {
 	if err != nil {
 		return err
 	}
+	if err := x.unchangedSince(rolecall.ObjRole, old.Key()); err != nil {
+		return err
+	}
 	nr := old
 	nr.Grants = slices.Clone(old.Grants)
 	if x.r.Name != "" {
@@ -278,6 +281,9 @@ func (x *acting) deleteCustomRole() error {
 	}
 	old, err := x.customRole(x.r.Role)
 	if err != nil {
+		return err
+	}
+	if err := x.unchangedSince(rolecall.ObjRole, old.Key()); err != nil {
 		return err
 	}
 	ks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjBinding, Org: x.org})

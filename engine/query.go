@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/model"
 )
@@ -46,4 +49,52 @@ func (e *Engine) Role(scope, id string) (*model.Role, bool) {
 	}
 	r := e.role(n, id)
 	return r, r != nil
+}
+
+// Orgs lists the organizations a user is a member of (at any node), in id
+// order.
+func (e *Engine) Orgs(user string) []string {
+	u, ok := e.users.get(user)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, n := range e.userList.at(u).member {
+		id := e.nodeList.at(e.nodeList.at(n).org).id
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TimeBound lists the bindings of an organization (at its nodes or on its
+// resources) that have a start or an expiry, in id order: the access to
+// review.
+func (e *Engine) TimeBound(org string) []rolecall.Binding {
+	o, ok := e.nodes[org]
+	if !ok {
+		return nil
+	}
+	var out []rolecall.Binding
+	for i := range e.bindings.n {
+		b := e.bindings.at(i)
+		if b.dead || (b.NotBefore.IsZero() && b.NotAfter.IsZero()) {
+			continue
+		}
+		var at int32 = -1
+		if b.Resource != nil {
+			if r, ok := e.resolveRes(*b.Resource); ok {
+				at = e.resList.at(r).node
+			}
+		} else if n, ok := e.nodes[b.Scope]; ok {
+			at = n
+		}
+		if at >= 0 && e.nodeList.at(at).org == o {
+			out = append(out, b.Binding)
+		}
+	}
+	slices.SortFunc(out, func(a, b rolecall.Binding) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }

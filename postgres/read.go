@@ -10,10 +10,11 @@ import (
 	"github.com/rolecall/rolecall"
 )
 
-// This file holds the reads inside a transaction: Get and Find. They run
-// on the transaction's connection, so they see its own writes; and as
-// every writer takes the head row before anything else (see begin), no
-// other writer commits between these reads and this transaction's commit.
+// This file holds the reads inside a transaction: Get, Find and
+// LastChange. They run on the transaction's connection, so they see its
+// own writes; and as every writer takes the head row before anything else
+// (see begin), no other writer commits between these reads and this
+// transaction's commit.
 
 // goTypes holds the Go type of each kind's objects, which Get decodes
 // into.
@@ -83,4 +84,30 @@ func (t *tx) Find(f rolecall.Filter) ([]string, error) {
 		return nil, t.fail(op, filterName(f), err)
 	}
 	return keys, nil
+}
+
+// LastChange returns the revision of the last change to one object in the
+// change log, this transaction's own included, or 0 when it has none. The
+// index on changes (kind, key, revision) makes it one index lookup.
+func (t *tx) LastChange(kind rolecall.ObjectKind, key string) (rolecall.Revision, error) {
+	const op = "postgres.LastChange"
+	if err := t.usable(op); err != nil {
+		return 0, err
+	}
+	if _, ok := tables[kind]; !ok {
+		return 0, rolecall.E(op, rolecall.Invalid, string(kind), "not a kind of stored object")
+	}
+	if kind == rolecall.ObjDomain {
+		key = strings.ToLower(key)
+	}
+	if key == "" {
+		return 0, rolecall.E(op, rolecall.Invalid, string(kind), "no key given")
+	}
+	var rev int64
+	err := t.tx.QueryRow(t.ctx, `SELECT COALESCE(max(revision), 0) FROM changes WHERE kind = $1 AND key = $2`,
+		string(kind), key).Scan(&rev)
+	if err != nil {
+		return 0, t.fail(op, name(kind, key), err)
+	}
+	return rolecall.Revision(rev), nil
 }

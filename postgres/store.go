@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -358,31 +360,53 @@ const (
 	maxAuditLimit     = 1000
 )
 
-// Audit lists an organization's audit events, newest first. A page's
-// cursor is the position of its last event in the change log.
-func (s *Store) Audit(ctx context.Context, org string, p rolecall.Page) ([]rolecall.AuditEvent, string, error) {
+// Audit lists the audit events of an organization that a query selects,
+// newest first. Each filter is a condition on a column of the audit table,
+// and an index on the organization, that column and the listing order
+// serves the common queries (see migrations/00002_audit_query.sql). Times
+// are compared rounded to the microsecond, as AppendAudit stores them and
+// PostgreSQL keeps them. A page's cursor is the position of its last event
+// in the change log, with a hash of the query, so that it serves that
+// query only.
+func (s *Store) Audit(ctx context.Context, q rolecall.AuditQuery) ([]rolecall.AuditEvent, string, error) {
 	const op = "postgres.Audit"
-	limit := p.Limit
+	if q.Org == "" {
+		return nil, "", rolecall.E(op, rolecall.Invalid, "audit query", "has no organization; give the Org whose events to list")
+	}
+	limit := q.Page.Limit
 	if limit < 1 {
 		limit = defaultAuditLimit
 	}
 	limit = min(limit, maxAuditLimit)
-	var (
-		rows pgx.Rows
-		err  error
-	)
-	if p.After == "" {
-		rows, err = s.pool.Query(ctx, `SELECT obj, revision, seq FROM audit WHERE org = $1
-			ORDER BY revision DESC, seq DESC LIMIT $2`, org, limit+1)
-	} else {
-		rev, seq, ok := parseCursor(p.After)
-		if !ok {
-			return nil, "", &rolecall.Error{Op: op, Kind: rolecall.Invalid, Name: "cursor " + strconv.Quote(p.After),
-				Msg: "not a cursor this listing returned; start again with an empty cursor"}
+	sum := querySum(q)
+	var a args
+	where := []string{"org = " + a.add(q.Org)}
+	for _, f := range [][2]string{{"actor", q.Actor}, {"act", q.Act}, {"target", q.Target}} {
+		if f[1] != "" {
+			where = append(where, f[0]+" = "+a.add(f[1]))
 		}
-		rows, err = s.pool.Query(ctx, `SELECT obj, revision, seq FROM audit WHERE org = $1 AND (revision, seq) < ($2, $3)
-			ORDER BY revision DESC, seq DESC LIMIT $4`, org, rev, seq, limit+1)
 	}
+	if !q.Since.IsZero() {
+		where = append(where, "at >= "+a.add(q.Since.Round(time.Microsecond)))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "at < "+a.add(q.Until.Round(time.Microsecond)))
+	}
+	if q.Page.After != "" {
+		rev, seq, qsum, ok := parseCursor(q.Page.After)
+		if !ok {
+			return nil, "", rolecall.E(op, rolecall.Invalid, "cursor "+strconv.Quote(q.Page.After),
+				"not a cursor this listing returned; start again with an empty cursor")
+		}
+		if qsum != sum {
+			return nil, "", rolecall.E(op, rolecall.Invalid, "cursor "+strconv.Quote(q.Page.After),
+				"was returned for another query (another organization or other filters); use a cursor with the query that returned it, or start again with an empty cursor")
+		}
+		where = append(where, "(revision, seq) < ("+a.add(rev)+", "+a.add(seq)+")")
+	}
+	// One more than asked tells whether there is a next page.
+	rows, err := s.pool.Query(ctx, `SELECT obj, revision, seq FROM audit WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY revision DESC, seq DESC LIMIT `+a.add(limit+1), a...)
 	if err != nil {
 		return nil, "", dbErr(op, "", err)
 	}
@@ -416,32 +440,48 @@ func (s *Store) Audit(ctx context.Context, org string, p rolecall.Page) ([]rolec
 		return nil, "", dbErr(op, "", err)
 	}
 	if overflow {
-		next = formatCursor(lastRev, lastSeq)
+		next = formatCursor(lastRev, lastSeq, sum)
 	}
 	return events, next, nil
 }
 
-// Cursors are "a1.<revision>.<seq>" in unpadded URL-safe base64: opaque to
-// callers, and versioned so their form can change.
-func formatCursor(rev int64, seq int) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "a1.%d.%d", rev, seq))
+// querySum returns what ties a cursor to its query: the first 12 bytes of
+// the SHA-256 of the query's selection (its page aside), in hex. Times are
+// taken in UTC, so that one instant in two time zones is one query.
+func querySum(q rolecall.AuditQuery) string {
+	t := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	b, _ := json.Marshal([]string{q.Org, q.Actor, q.Act, q.Target, t(q.Since), t(q.Until)}) // strings always encode
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:12])
 }
 
-func parseCursor(s string) (rev int64, seq int, ok bool) {
+// Cursors are "a2.<revision>.<seq>.<query sum>" in unpadded URL-safe
+// base64: opaque to callers, and versioned so their form can change. (The
+// "a1" cursors before them had no query sum.)
+func formatCursor(rev int64, seq int, sum string) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "a2.%d.%d.%s", rev, seq, sum))
+}
+
+func parseCursor(s string) (rev int64, seq int, sum string, ok bool) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, "", false
 	}
 	parts := strings.Split(string(b), ".")
-	if len(parts) != 3 || parts[0] != "a1" {
-		return 0, 0, false
+	if len(parts) != 4 || parts[0] != "a2" {
+		return 0, 0, "", false
 	}
 	rev, err1 := strconv.ParseInt(parts[1], 10, 64)
 	seq, err2 := strconv.Atoi(parts[2])
 	if err1 != nil || err2 != nil || rev < 1 || seq < 0 {
-		return 0, 0, false
+		return 0, 0, "", false
 	}
-	return rev, seq, true
+	return rev, seq, parts[3], true
 }
 
 // retry runs fn again when the database reports a serialization failure

@@ -1023,8 +1023,12 @@ func (t *tx) AppendAudit(e *rolecall.AuditEvent) error {
 	if err := required(op, rolecall.ObjAudit, n.ID, "org", n.Org); err != nil {
 		return err
 	}
+	// The columns Audit selects by copy the event's fields. at holds its
+	// time rounded to the microsecond, as PostgreSQL rounds the times it
+	// reads from the JSON (pgx would truncate).
 	o := &object{kind: rolecall.ObjAudit, key: n.Key(), org: n.Org,
-		cols: []string{"revision", "seq"}, vals: []any{int64(t.rev), t.seq}, obj: &n}
+		cols: []string{"revision", "seq", "actor", "act", "target", "at"},
+		vals: []any{int64(t.rev), t.seq, n.Actor, n.Act, n.Target, n.At.Round(time.Microsecond)}, obj: &n}
 	if err := t.create(op, o); err != nil {
 		return err
 	}

@@ -329,7 +329,8 @@ func (t *tx) AppendAudit(e *rolecall.AuditEvent) error {
 		if err != nil {
 			return &rolecall.Error{Op: op, Kind: rolecall.Invalid, Name: name, Msg: "cannot be encoded as JSON; Before and After must be JSON", Err: err}
 		}
-		if err := t.exec("INSERT INTO audit (key, org, revision, seq, value) VALUES (?, ?, ?, ?, ?)", ev.ID, ev.Org, t.rev, t.seq, string(value)); err != nil {
+		if err := t.exec("INSERT INTO audit (key, org, revision, seq, actor, act, target, at, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			ev.ID, ev.Org, t.rev, t.seq, ev.Actor, ev.Act, ev.Target, unixNano(ev.At), string(value)); err != nil {
 			return err
 		}
 		if err := t.log(rolecall.ObjAudit, ev.ID, ev.Org, value); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rolecall/rolecall"
@@ -96,4 +97,39 @@ func (t *tx) Find(f rolecall.Filter) ([]string, error) {
 		return nil, err
 	}
 	return keys, nil
+}
+
+// LastChange returns the revision of the last change the change log holds
+// for the object of a kind with a key, this transaction's own included, or
+// 0 when it holds none. Domains are keyed in lower case; the key may be in
+// any.
+func (t *tx) LastChange(kind rolecall.ObjectKind, key string) (rolecall.Revision, error) {
+	const op = "sqlite.LastChange"
+	var rev rolecall.Revision
+	err := t.run(op, func() error {
+		if _, ok := valueTypes[kind]; !ok {
+			return rolecall.E(op, rolecall.Invalid, fmt.Sprintf("object kind %q", kind), "is not a kind the store holds; use one of rolecall's Obj constants")
+		}
+		if key == "" {
+			return rolecall.E(op, rolecall.Invalid, string(kind), "give the key of the object")
+		}
+		if kind == rolecall.ObjDomain {
+			key = strings.ToLower(key)
+		}
+		// The index changes_object (kind, key, revision) finds it at once.
+		v, ok, err := t.lookup("SELECT revision FROM changes WHERE kind = ? AND key = ? ORDER BY revision DESC LIMIT 1", string(kind), key)
+		if err != nil || !ok {
+			return err
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return &rolecall.Error{Op: op, Kind: rolecall.Internal, Name: fmt.Sprintf("%s %q", kind, key), Msg: "the change log holds a revision that is not a number", Err: err}
+		}
+		rev = rolecall.Revision(n)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return rev, nil
 }

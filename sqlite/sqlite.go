@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"runtime"
 	"strconv"
 	"strings"
@@ -233,27 +235,52 @@ const (
 	maxAuditPage     = 1000
 )
 
-// Audit lists an organization's audit events, newest first. A page has at
-// most p.Limit events (100 when Limit ≤ 0, at most 1000); next is the
-// cursor of the following page, empty after the last.
-func (s *Store) Audit(ctx context.Context, org string, p rolecall.Page) ([]rolecall.AuditEvent, string, error) {
+// Audit lists the audit events of q.Org that q selects, newest first: each
+// field of q given must match exactly, Since is inclusive and Until
+// exclusive on the event's At. A page has at most q.Page.Limit events (100
+// when Limit ≤ 0, at most 1000); next is the cursor of the following page,
+// empty after the last. A cursor serves only the query that made it.
+func (s *Store) Audit(ctx context.Context, q rolecall.AuditQuery) ([]rolecall.AuditEvent, string, error) {
 	const op = "sqlite.Audit"
-	limit := p.Limit
+	if q.Org == "" {
+		return nil, "", rolecall.E(op, rolecall.Invalid, "audit query", "has no organization; give the Org whose events to list")
+	}
+	limit := q.Page.Limit
 	if limit <= 0 {
 		limit = defaultAuditPage
 	}
 	limit = min(limit, maxAuditPage)
-	query := "SELECT revision, seq, value FROM audit WHERE org = ? ORDER BY revision DESC, seq DESC LIMIT ?"
-	args := []any{org, limit + 1}
-	if p.After != "" {
-		rev, seq, ok := decodeCursor(p.After)
-		if !ok {
-			return nil, "", rolecall.E(op, rolecall.Invalid, "cursor "+strconv.Quote(p.After),
-				"does not decode; pass the next cursor of the previous page, or an empty one for the first page")
+	// Each filter given narrows the walk down the index of org and that
+	// column, newest first (see migrations); the times filter that walk.
+	where := []string{"org = ?"}
+	args := []any{q.Org}
+	for _, f := range [...]struct{ col, value string }{{"actor", q.Actor}, {"act", q.Act}, {"target", q.Target}} {
+		if f.value != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, f.value)
 		}
-		query = "SELECT revision, seq, value FROM audit WHERE org = ? AND (revision, seq) < (?, ?) ORDER BY revision DESC, seq DESC LIMIT ?"
-		args = []any{org, rev, seq, limit + 1}
 	}
+	if !q.Since.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, unixNano(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, unixNano(q.Until))
+	}
+	sum := querySum(q)
+	if q.Page.After != "" {
+		rev, seq, ok := decodeCursor(q.Page.After, sum)
+		if !ok {
+			return nil, "", rolecall.E(op, rolecall.Invalid, "cursor "+strconv.Quote(q.Page.After),
+				"does not decode, or was made by another query; pass the next cursor of the previous page of the same query, or an empty one for the first page")
+		}
+		where = append(where, "(revision, seq) < (?, ?)")
+		args = append(args, rev, seq)
+	}
+	args = append(args, limit+1)
+	query := "SELECT revision, seq, value FROM audit WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY revision DESC, seq DESC LIMIT ?"
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, "", dbError(op, err)
@@ -264,7 +291,7 @@ func (s *Store) Audit(ctx context.Context, org string, p rolecall.Page) ([]rolec
 	next := ""
 	for rows.Next() {
 		if len(events) == limit {
-			next = encodeCursor(rev, seq)
+			next = encodeCursor(rev, seq, sum)
 			break
 		}
 		var value []byte
@@ -284,19 +311,56 @@ func (s *Store) Audit(ctx context.Context, org string, p rolecall.Page) ([]rolec
 	return events, next, nil
 }
 
-// A cursor is the position (revision and seq) of the last event of a
-// page, as "a.<revision>.<seq>" in URL-safe base64.
-func encodeCursor(rev, seq int64) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "a.%d.%d", rev, seq))
+// unixNano returns t in Unix nanoseconds, as the audit table's at column
+// holds it, clamped to the range an int64 holds (years 1678 to 2262).
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
-func decodeCursor(c string) (rev, seq int64, ok bool) {
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// querySum returns the digest of what an audit query selects (its paging
+// aside), which ties a cursor to its query: 12 bytes of SHA-256, in
+// URL-safe base64.
+func querySum(q rolecall.AuditQuery) string {
+	bound := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return strconv.FormatInt(unixNano(t), 10)
+	}
+	h := sha256.New()
+	for _, f := range []string{q.Org, q.Actor, q.Act, q.Target, bound(q.Since), bound(q.Until)} {
+		h.Write(strconv.AppendQuote(nil, f))
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
+}
+
+// A cursor is the position (revision and seq) of the last event of a page
+// and the digest of the page's query, as "a.<revision>.<seq>.<digest>" in
+// URL-safe base64.
+func encodeCursor(rev, seq int64, sum string) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "a.%d.%d.%s", rev, seq, sum))
+}
+
+// decodeCursor returns the position in cursor c; ok is false when c does
+// not decode or was made by a query with another digest than sum.
+func decodeCursor(c, sum string) (rev, seq int64, ok bool) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return 0, 0, false
 	}
 	parts := strings.Split(string(b), ".")
-	if len(parts) != 3 || parts[0] != "a" {
+	if len(parts) != 4 || parts[0] != "a" || parts[3] != sum {
 		return 0, 0, false
 	}
 	rev, err1 := strconv.ParseInt(parts[1], 10, 64)

@@ -51,7 +51,7 @@ func testAudit(t *testing.T, open func(*testing.T) rolecall.Store) {
 	}
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	list := func(org string) []string {
-		events, next, err := s.Audit(t.Context(), org, rolecall.Page{})
+		events, next, err := s.Audit(t.Context(), rolecall.AuditQuery{Org: org})
 		if err != nil {
 			t.Fatalf("Audit(%q): %v", org, err)
 		}
@@ -118,7 +118,7 @@ func testAuditPaging(t *testing.T, open func(*testing.T) rolecall.Store) {
 			if pages > len(want)+1 {
 				t.Fatalf("limit %d: paging does not end", limit)
 			}
-			events, next, err := s.Audit(t.Context(), "acme", rolecall.Page{After: after, Limit: limit})
+			events, next, err := s.Audit(t.Context(), rolecall.AuditQuery{Org: "acme", Page: rolecall.Page{After: after, Limit: limit}})
 			if err != nil {
 				t.Fatalf("Audit(acme, after %q, limit %d): %v", after, limit, err)
 			}

@@ -20,7 +20,7 @@ func testEmpty(t *testing.T, open func(*testing.T) rolecall.Store) {
 	if cs := allChanges(t, s, 0); len(cs) != 0 {
 		t.Errorf("a new store has %d changes, want none", len(cs))
 	}
-	events, next, err := s.Audit(t.Context(), "acme", rolecall.Page{})
+	events, next, err := s.Audit(t.Context(), rolecall.AuditQuery{Org: "acme"})
 	if err != nil || len(events) != 0 || next != "" {
 		t.Errorf("Audit of a new store = %d events, next %q, error %v; want none", len(events), next, err)
 	}

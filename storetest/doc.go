@@ -71,6 +71,11 @@
 //     an unknown kind, is Invalid; a missing object is found = false with
 //     no error. Find takes DeleteWhere's filters (and rejects the same
 //     ones) and returns keys in byte order.
+//   - Audit queries need an organization (Invalid otherwise); Since is
+//     inclusive, Until exclusive, both on the event's At. A cursor is tied
+//     to its query: used with another, it is Invalid.
+//   - LastChange takes a kind the store holds (Invalid otherwise) and a key
+//     (domains in any case); a deletion counts as a change.
 //   - Domains are keyed in lower case: the store lowers Domain.Domain, and
 //     Delete(ObjDomain, key) takes the key in any case.
 //   - Audit. AppendAudit sets Revision, and ID and At when empty; events are

@@ -407,7 +407,7 @@ func testBadInput(t *testing.T, open func(*testing.T) rolecall.Store) {
 	if _, err := s.Changes(t.Context(), 0, 0); rolecall.KindOf(err) != rolecall.Invalid {
 		t.Errorf("Changes with limit 0: error %v, want kind %s", err, rolecall.Invalid)
 	}
-	if _, _, err := s.Audit(t.Context(), "acme", rolecall.Page{After: "not a cursor!"}); rolecall.KindOf(err) != rolecall.Invalid {
+	if _, _, err := s.Audit(t.Context(), rolecall.AuditQuery{Org: "acme", Page: rolecall.Page{After: "not a cursor!"}}); rolecall.KindOf(err) != rolecall.Invalid {
 		t.Errorf("Audit with a cursor that does not decode: error %v, want kind %s", err, rolecall.Invalid)
 	}
 	if h := head(t, s); h != rev {

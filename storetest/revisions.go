@@ -88,7 +88,7 @@ func testRollback(t *testing.T, open func(*testing.T) rolecall.Store) {
 	if cs := allChanges(t, s, rev); len(cs) != 0 {
 		t.Errorf("a failed Update logged %d changes", len(cs))
 	}
-	if events, _, _ := s.Audit(t.Context(), "acme", rolecall.Page{}); len(events) != 0 {
+	if events, _, _ := s.Audit(t.Context(), rolecall.AuditQuery{Org: "acme"}); len(events) != 0 {
 		t.Errorf("a failed Update left %d audit events", len(events))
 	}
 	// Nothing lingers: the same objects can be created.

@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) rolecall.Store) {
 		{"MoveAcross", testMoveAcross},
 		{"DeleteWhere", testDeleteWhere},
 		{"ReadInTx", testReadInTx},
+		{"AuditQuery", testAuditQuery},
+		{"LastChange", testLastChange},
 		{"BadInput", testBadInput},
 		{"Revisions", testRevisions},
 		{"EmptyUpdate", testEmptyUpdate},
