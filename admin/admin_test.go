@@ -253,7 +253,7 @@ func BenchmarkAct(b *testing.B) {
 		if i%2 == 1 {
 			act = "revoke_permissions"
 		}
-		if _, err := svc.Do(ctx, admin.Actor{User: "ann"}, admin.Request{Act: act, User: "bob", Scope: "claims", Permissions: []string{"view_labels"}}); err != nil {
+		if _, err := svc.Do(ctx, admin.Actor{User: "ann"}, admin.Request{Act: act, User: "bob", Scope: "claims", Permissions: []string{"view_sensitive_data"}}); err != nil {
 			b.Fatal(err)
 		}
 	}

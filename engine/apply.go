@@ -769,10 +769,8 @@ func (a *applier) finish() error {
 	for _, u := range sortedKeys(a.regroup) {
 		e.setGroups(u)
 	}
-	for _, u := range sortedKeys(a.dirty) {
-		if err := e.regrant(u); err != nil {
-			return err
-		}
+	if err := e.regrantAll(sortedKeys(a.dirty)); err != nil {
+		return err
 	}
 	for _, r := range sortedKeys(a.touched) {
 		if r >= e.resHot.n {

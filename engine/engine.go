@@ -2,10 +2,13 @@ package engine
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rolecall/rolecall"
@@ -239,10 +242,12 @@ func New(m *model.Model, d *Data) (*Engine, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	for u := range e.userList.v.n {
-		if err := e.regrant(u); err != nil {
-			errs = append(errs, err)
-		}
+	all := make([]int32, e.userList.len())
+	for u := range all {
+		all[u] = int32(u)
+	}
+	if err := e.regrantAll(all); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -915,6 +920,34 @@ func (p *place) levelIndex() int {
 	return p.level.Index
 }
 
+// placeCache remembers the places of bindings while many users are
+// regranted at once (by New, or by an Apply that reaches many users); the
+// data must not change meanwhile. It is indexed by binding.
+type placeCache struct{ byIdx []*placed }
+
+type placed struct {
+	p   place
+	err error
+}
+
+func newPlaceCache(e *Engine) *placeCache {
+	return &placeCache{byIdx: make([]*placed, e.bindings.len())}
+}
+
+func (c *placeCache) of(e *Engine, bi int32) (*place, error) {
+	if int(bi) < len(c.byIdx) {
+		if pl := c.byIdx[bi]; pl != nil {
+			return &pl.p, pl.err
+		}
+	}
+	p, err := e.placeOf(&e.bindings.at(bi).Binding)
+	pl := &placed{p, err}
+	if int(bi) < len(c.byIdx) {
+		c.byIdx[bi] = pl
+	}
+	return &pl.p, err
+}
+
 // addBinding checks a binding and records it with its subject (and its
 // resource); regrant then merges it into the users it reaches.
 func (e *Engine) addBinding(b rolecall.Binding, applying bool) error {
@@ -950,10 +983,28 @@ func (e *Engine) addBinding(b rolecall.Binding, applying bool) error {
 // groups', in binding order) into its grants, and lays out its span. While
 // applying, it also keeps the lookup lists of the nodes and resources it
 // gains or loses grants on in step.
-func (e *Engine) regrant(u int32) error {
-	ur := e.userList.mut(u)
-	oldNodes, oldRes := ur.nodes, ur.resGrant
-	ur.nodes, ur.resGrant, ur.hasCond = nil, nil, false
+func (e *Engine) regrant(u int32, places *placeCache) error {
+	g, err := e.computeGrants(u, places)
+	if err != nil {
+		return err
+	}
+	e.setGrants(u, g)
+	return nil
+}
+
+// granted is a user's grants as computeGrants makes them.
+type granted struct {
+	nodes    []nodeGrants
+	resGrant map[int32]*grants
+	span     span
+}
+
+// computeGrants computes user u's grants from the bindings that reach it.
+// It only reads the engine, so several may run at once while nothing
+// writes.
+func (e *Engine) computeGrants(u int32, places *placeCache) (granted, error) {
+	var out granted
+	ur := e.userList.at(u)
 	type reach struct{ bi, group int32 }
 	var rs []reach
 	if !ur.dead {
@@ -967,14 +1018,23 @@ func (e *Engine) regrant(u int32) error {
 		}
 	}
 	slices.SortFunc(rs, func(a, b reach) int { return cmp.Compare(a.bi, b.bi) })
+	// one slab for the grants and their bits: a node or resource gets at
+	// most one grants per binding that reaches it
+	slab := make([]grants, 0, len(rs))
+	bits := make([]uint64, len(rs)*e.words)
+	newGrants := func() *grants {
+		slab = append(slab, grants{plain: bits[:e.words:e.words]})
+		bits = bits[e.words:]
+		return &slab[len(slab)-1]
+	}
 	for _, x := range rs {
 		b := e.bindings.at(x.bi)
 		if b.dead {
 			continue
 		}
-		p, err := e.placeOf(&b.Binding)
+		p, err := places.of(e, x.bi)
 		if err != nil {
-			return err
+			return out, err
 		}
 		src := source{binding: x.bi, group: x.group, role: p.role, set: p.set}
 		if b.DefaultRole {
@@ -986,41 +1046,56 @@ func (e *Engine) regrant(u int32) error {
 		}
 		var g *grants
 		if p.atRes >= 0 {
-			if ur.resGrant == nil {
-				ur.resGrant = map[int32]*grants{}
+			if out.resGrant == nil {
+				out.resGrant = map[int32]*grants{}
 			}
-			g = ur.resGrant[p.atRes]
-			if g == nil {
-				g = &grants{plain: e.m.NewBits()}
-				ur.resGrant[p.atRes] = g
+			if g = out.resGrant[p.atRes]; g == nil {
+				g = newGrants()
+				out.resGrant[p.atRes] = g
 			}
 		} else {
-			g = ur.at(p.at, e.m)
+			for i := range out.nodes {
+				if out.nodes[i].node == p.at {
+					g = out.nodes[i].grants
+				}
+			}
+			if g == nil {
+				g = newGrants()
+				out.nodes = append(out.nodes, nodeGrants{node: p.at, grants: g})
+			}
 		}
 		g.add(src, &b.Binding)
 	}
-	slices.SortFunc(ur.nodes, func(a, b nodeGrants) int { return cmp.Compare(a.node, b.node) })
-	sp := span{nodes: make([]int32, len(ur.nodes)), plain: make([]uint64, 0, len(ur.nodes)*e.words)}
-	for i, ng := range ur.nodes {
+	slices.SortFunc(out.nodes, func(a, b nodeGrants) int { return cmp.Compare(a.node, b.node) })
+	sp := span{nodes: make([]int32, len(out.nodes)), plain: make([]uint64, 0, len(out.nodes)*e.words)}
+	for i, ng := range out.nodes {
 		sp.nodes[i] = ng.node
 		sp.plain = append(sp.plain, ng.plain...)
 		if len(ng.cond) > 0 {
-			ur.hasCond = true
+			sp.cond = true
 		}
 	}
-	for _, g := range ur.resGrant {
+	for _, g := range out.resGrant {
 		if len(g.cond) > 0 {
-			ur.hasCond = true
+			sp.cond = true
 		}
 	}
-	sp.cond = ur.hasCond
+	out.span = sp
+	return out, nil
+}
+
+// setGrants installs grants computed for user u.
+func (e *Engine) setGrants(u int32, g granted) {
+	ur := e.userList.mut(u)
+	oldNodes, oldRes := ur.nodes, ur.resGrant
+	ur.nodes, ur.resGrant, ur.hasCond = g.nodes, g.resGrant, g.span.cond
 	if u < e.userSpan.n {
-		*e.userSpan.mut(u) = sp
+		*e.userSpan.mut(u) = g.span
 	} else {
-		e.userSpan.push(sp)
+		e.userSpan.push(g.span)
 	}
 	if !e.applying() {
-		return nil
+		return
 	}
 	for _, ng := range oldNodes {
 		if ur.index(ng.node) < 0 {
@@ -1046,6 +1121,46 @@ func (e *Engine) regrant(u int32) error {
 			res.users = insertSorted(res.users, u)
 		}
 	}
+}
+
+// regrantAll regrants many users: the grants are computed in parallel
+// (reading only), then installed in order.
+func (e *Engine) regrantAll(us []int32) error {
+	if len(us) < 256 {
+		places := &placeCache{}
+		for _, u := range us {
+			if err := e.regrant(u, places); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	out := make([]granted, len(us))
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			places := newPlaceCache(e)
+			for i := w; i < len(us); i += workers {
+				g, err := e.computeGrants(us[i], places)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				out[i] = g
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for i, u := range us {
+		e.setGrants(u, out[i])
+	}
 	return nil
 }
 
@@ -1060,17 +1175,6 @@ func bindableAt(r *model.Role, target string) bool {
 	return slices.Contains(r.BindableAt, target)
 }
 
-// at returns the user's grants at node n, creating them.
-func (u *user) at(n int32, m *model.Model) *grants {
-	for i := range u.nodes {
-		if u.nodes[i].node == n {
-			return u.nodes[i].grants
-		}
-	}
-	g := &grants{plain: m.NewBits()}
-	u.nodes = append(u.nodes, nodeGrants{node: n, grants: g})
-	return g
-}
 
 // add merges a source into the grants.
 func (g *grants) add(src source, b *rolecall.Binding) {
