@@ -1175,7 +1175,6 @@ func bindableAt(r *model.Role, target string) bool {
 	return slices.Contains(r.BindableAt, target)
 }
 
-
 // add merges a source into the grants.
 func (g *grants) add(src source, b *rolecall.Binding) {
 	si := len(g.srcs)
