@@ -304,8 +304,9 @@ func (x *acting) unchangedSince(kind rolecall.ObjectKind, key string) error {
 // page at a time. The operator reads every organization's log; a user reads
 // an organization's log only as its member holding the right the model
 // requires for view_audit (or, where the model does not configure it, the
-// right it requires for binding roles or granting permissions), on the
-// organization. Another organization's log reads as not found.
+// right it requires for binding roles or granting permissions) on the
+// organization or on a node of it. Another organization's log reads as not
+// found.
 func (s *Service) Audit(ctx context.Context, a Actor, q rolecall.AuditQuery) ([]rolecall.AuditEvent, string, error) {
 	if err := s.auditor(ctx, "admin.Audit", a, q.Org); err != nil {
 		return nil, "", err
@@ -339,7 +340,7 @@ func (s *Service) auditor(ctx context.Context, op string, a Actor, org string) e
 			if err != nil {
 				return err
 			}
-			allowed = d.Allowed
+			allowed = d.Allowed || e.HoldsAnywhere(a.User, need, org)
 		}
 		if !allowed {
 			return rolecall.E(op, rolecall.PermissionDenied, "authorization",

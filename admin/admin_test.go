@@ -17,8 +17,8 @@ import (
 )
 
 // open returns an admin service over a SQLite store holding
-// testdata/store/acme.jsonl (a Re:infer organization), with ann allowed to
-// modify users in project claims.
+// testdata/store/acme.jsonl: a Re:infer organization where ann and bob are
+// members of project claims, and ann may modify its users.
 func open(t testing.TB) (*admin.Service, rolecall.Store, *engine.Live) {
 	t.Helper()
 	ctx := context.Background()
@@ -37,16 +37,6 @@ func open(t testing.TB) (*admin.Service, rolecall.Store, *engine.Live) {
 	}
 	defer f.Close()
 	if _, _, err := transfer.Import(ctx, st, f, transfer.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Update(ctx, func(tx rolecall.Tx) error {
-		for _, u := range []string{"ann", "bob"} {
-			if err := tx.CreateMembership(rolecall.Membership{User: u, Scope: "claims"}); err != nil {
-				return err
-			}
-		}
-		return tx.CreateBinding(&rolecall.Binding{Subject: rolecall.UserSubject("ann"), Permissions: []string{"modify_users"}, Scope: "claims"})
-	}); err != nil {
 		t.Fatal(err)
 	}
 	live, err := engine.Open(ctx, m, st, engine.Options{})

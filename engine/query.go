@@ -98,3 +98,23 @@ func (e *Engine) TimeBound(org string) []rolecall.Binding {
 	slices.SortFunc(out, func(a, b rolecall.Binding) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
+
+// HoldsAnywhere reports whether a user holds a permission without
+// conditions at some node of an organization (the organization itself or
+// any node below it).
+func (e *Engine) HoldsAnywhere(user, permission, org string) bool {
+	u, ok := e.users.get(user)
+	o, ok2 := e.nodes[org]
+	p, ok3 := e.m.Perm(permission)
+	if !ok || !ok2 || !ok3 {
+		return false
+	}
+	sp := e.userSpan.at(u)
+	word, bit := p.Index>>6, uint64(1)<<(uint(p.Index)&63)
+	for k, n := range sp.nodes {
+		if sp.plain[k*e.words+word]&bit != 0 && e.nodeList.at(n).org == o {
+			return true
+		}
+	}
+	return false
+}

@@ -34,7 +34,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.SetArgs(args)
 	root.AddCommand(modelCmd(), scenariosCmd(), demoCmd(), importCmd(), exportCmd(),
-		checkCmd(false), checkCmd(true), effectiveCmd(), lookupCmd(), deleteCmd(), moveCmd())
+		checkCmd(false), checkCmd(true), effectiveCmd(), lookupCmd(), deleteCmd(), moveCmd(),
+		actCmd(), auditCmd())
 	if err := root.Execute(); err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {

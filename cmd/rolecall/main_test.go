@@ -156,3 +156,34 @@ func TestLookupPagesAcrossRuns(t *testing.T) {
 		t.Fatalf("second page: exit %d\n%q%s", code, out, errs)
 	}
 }
+
+// TestActAndAudit performs admin acts from the command line and reads
+// the audit log back.
+func TestActAndAudit(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "acme.db")
+	if code, out, errs := run("import", "--store", db, "../../testdata/store/acme.jsonl"); code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
+	}
+	m := func(args ...string) []string { return append(args, "--store", db, "--model", "reinfer") }
+	steps := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{m("act", "--as", "ann", "grant_permissions", "user=bob", "scope=claims", "permissions=view_sensitive_data"), 0, "accepted at revision"},
+		{m("check", "bob", "view_sensitive_data", "source:mail"), 0, "allowed"},
+		{m("act", "--as", "bob", "grant_permissions", "user=ann", "scope=claims", "permissions=view_labels"), 1, "bob does not hold modify_users on project Claims"},
+		{m("act", "--as", "ann", "grant_permissions", "user=bob", "scope=claims", "permissions=datasets_admin"), 1, "ann does not hold datasets_admin"},
+		{m("act", "--as", "ann", "grant_permissions", "user=bob", "scope"), 1, `write key=value`},
+		{m("act", "grant_permissions"), 1, "say who acts"},
+		{m("audit", "--as", "ann", "--org", "acme"), 0, "ann          grant_permissions"},
+		{m("audit", "--as", "bob", "--org", "acme"), 1, "may not read the audit log"},
+		{m("audit", "--operator", "--org", "acme", "--act", "bind_role"), 0, ""},
+	}
+	for _, s := range steps {
+		code, out, errs := run(s.args...)
+		if code != s.code || !strings.Contains(out+errs, s.want) {
+			t.Fatalf("rolecall %s: exit %d (want %d), want %q in:\n%s%s", strings.Join(s.args, " "), code, s.code, s.want, out, errs)
+		}
+	}
+}

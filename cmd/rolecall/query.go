@@ -28,9 +28,15 @@ type storeFlags struct {
 func (f *storeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.store, "store", "", "SQLite file path or postgres:// URL (default "+defaultStore+")")
 	cmd.Flags().StringVar(&f.model, "model", "", "the model: a preset name or a model file (required)")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON instead of text")
+}
+
+// addFresh adds the flags of commands that answer access questions.
+func (f *storeFlags) addFresh(cmd *cobra.Command) {
+	f.add(cmd)
+	f.wait = 5 * time.Second
 	cmd.Flags().Uint64Var(&f.atLeast, "at-least", 0, "answer from data at least as fresh as this revision (a write's token)")
 	cmd.Flags().DurationVar(&f.wait, "wait", 5*time.Second, "how long --at-least may wait for that revision")
-	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON instead of text")
 }
 
 // engine opens the store and builds the engine from it, at least as fresh
@@ -138,7 +144,7 @@ reflects revision REV (the revision a write returned).`,
 			return nil
 		},
 	}
-	f.add(cmd)
+	f.addFresh(cmd)
 	return cmd
 }
 
@@ -171,7 +177,7 @@ func effectiveCmd() *cobra.Command {
 			return nil
 		},
 	}
-	f.add(cmd)
+	f.addFresh(cmd)
 	return cmd
 }
 
@@ -198,7 +204,7 @@ func lookupCmd() *cobra.Command {
 			return printPage(cmd.OutOrStdout(), rf.json, ids, nil, next, e.Revision)
 		},
 	}
-	rf.add(res)
+	rf.addFresh(res)
 	res.Flags().StringVar(&in, "in", "", "only resources at or below this scope")
 	res.Flags().IntVar(&limit, "limit", 0, "at most this many ids, with a cursor for the rest (0: all)")
 	res.Flags().StringVar(&after, "after", "", "the cursor a previous page printed")
@@ -225,7 +231,7 @@ func lookupCmd() *cobra.Command {
 			return printPage(cmd.OutOrStdout(), sf.json, r.Users, r.Groups, r.Next, e.Revision)
 		},
 	}
-	sf.add(sub)
+	sf.addFresh(sub)
 	sub.Flags().BoolVar(&groups, "groups", false, "also list the groups whose own bindings grant it")
 	sub.Flags().IntVar(&slimit, "limit", 0, "at most this many users, with a cursor for the rest (0: all)")
 	sub.Flags().StringVar(&safter, "after", "", "the cursor a previous page printed")
