@@ -379,13 +379,14 @@ func (a *applier) deleteScope(id string) error {
 func (a *applier) putUser(u rolecall.User) error {
 	e := a.e
 	if i, ok := e.users.get(u.ID); ok {
-		e.userList.mut(i).attrs = u.Attrs
+		ur := e.userList.mut(i)
+		ur.name, ur.email, ur.attrs = u.Name, u.Email, u.Attrs
 		return nil
 	}
 	if u.ID == "" {
 		return buildErr("user", "empty user id")
 	}
-	i := e.userList.push(user{id: u.ID, attrs: u.Attrs})
+	i := e.userList.push(user{id: u.ID, name: u.Name, email: u.Email, attrs: u.Attrs})
 	e.users.put(u.ID, i, true)
 	a.dirty[i] = true
 	return nil

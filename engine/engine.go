@@ -109,6 +109,8 @@ const (
 
 type user struct {
 	id       string
+	name     string
+	email    string
 	dead     bool
 	explicit []int32  // groups the user was put in, sorted
 	groups   []int32  // explicit and all-members groups, sorted
@@ -330,7 +332,7 @@ func (e *Engine) buildUsers(d *Data, fail failFunc) {
 			fail("user "+u.ID, "duplicate or empty user id")
 			continue
 		}
-		e.users.set(u.ID, e.userList.push(user{id: u.ID, attrs: u.Attrs}))
+		e.users.set(u.ID, e.userList.push(user{id: u.ID, name: u.Name, email: u.Email, attrs: u.Attrs}))
 	}
 	for _, ms := range d.Memberships {
 		if err := e.setMembership(ms, false); err != nil {

@@ -118,3 +118,58 @@ func (e *Engine) HoldsAnywhere(user, permission, org string) bool {
 	}
 	return false
 }
+
+// Member is a user as an organization's member lists show it: the nodes of
+// the organization the user is a member of, and the groups there.
+type Member struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name,omitempty"`
+	Email  string   `json:"email,omitempty"`
+	Scopes []string `json:"scopes"`
+	Groups []string `json:"groups,omitempty"`
+}
+
+// Members lists the members of an organization, in id order.
+func (e *Engine) Members(org string) []Member {
+	o, ok := e.nodes[org]
+	if !ok {
+		return nil
+	}
+	var out []Member
+	for u := range e.userList.v.n {
+		ur := e.userList.at(u)
+		if ur.dead {
+			continue
+		}
+		var m *Member
+		for _, n := range ur.member {
+			if e.nodeList.at(n).org != o {
+				continue
+			}
+			if m == nil {
+				m = &Member{ID: ur.id, Name: ur.name, Email: ur.email}
+			}
+			m.Scopes = append(m.Scopes, e.nodeList.at(n).id)
+		}
+		if m == nil {
+			continue
+		}
+		for _, g := range ur.groups {
+			if e.nodeList.at(e.groupList.at(g).node).org == o {
+				m.Groups = append(m.Groups, e.groupList.at(g).id)
+			}
+		}
+		slices.Sort(m.Scopes)
+		out = append(out, *m)
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// ScopeLevel returns the level id of a scope node, or "".
+func (e *Engine) ScopeLevel(id string) string {
+	if n, ok := e.nodes[id]; ok {
+		return e.nodeList.at(n).level.ID
+	}
+	return ""
+}
