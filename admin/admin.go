@@ -172,9 +172,13 @@ func (s *Service) Do(ctx context.Context, a Actor, r Request) (Result, error) {
 }
 
 // impliedAct returns the acts a model offers without configuring them:
-// accepting an invitation, where the model offers invitations (the invitee
-// needs no right), and the transitions of its offers.
+// creating an organization (the operator's), accepting an invitation where
+// the model offers invitations (the invitee needs no right), and the
+// transitions of its offers.
 func (s *Service) impliedAct(r Request) (*model.Act, bool) {
+	if r.Act == "create_organization" { // the operator's, in every model
+		return &model.Act{ID: r.Act, Actor: "operator"}, true
+	}
 	if r.Act == "accept_invitation" {
 		if _, ok := s.m.Act("invite"); ok {
 			return &model.Act{ID: r.Act}, true

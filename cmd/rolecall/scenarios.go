@@ -17,7 +17,7 @@ func scenariosCmd() *cobra.Command {
 		Short: "Run scenario files; ends with the line `N passed, M failed`",
 		Long: `Runs access scenarios written as data (see docs/scenarios.md) and prints, for
 each failure, the case id, the step, what was expected and what came back.
-Cases with admin acts are reported as skipped until the admin layer exists.
+Act steps run through the admin layer, on a store of each case's own.
 Exits 1 on any failure.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
