@@ -65,6 +65,13 @@ func (x *acting) createUser() error {
 		if err := x.tx.CreateMembership(rolecall.Membership{User: u.ID, Scope: x.r.Scope}); err != nil {
 			return err
 		}
+		ch, err := x.chain(x.r.Scope)
+		if err != nil {
+			return err
+		}
+		if err := x.joined(ch, u.ID); err != nil {
+			return err
+		}
 	}
 	if _, ok := rule[model.EmailDomainJoinRule](x.s.m); ok {
 		if d := domainOf(u.Email); d != "" {
@@ -127,6 +134,9 @@ func (x *acting) addMember() error {
 		return err
 	}
 	x.done("membership "+ms.Key(), nil, ms)
+	if err := x.joined(ch, x.r.User); err != nil {
+		return err
+	}
 	role := x.r.Role
 	if role == "" {
 		// Without a role, a member added below the default-role level gets

@@ -309,3 +309,31 @@ func TestMembers(t *testing.T) {
 		t.Errorf("another organization's members: %v, want not found", err)
 	}
 }
+
+// TestJoinGivesTheDefaultSet: a user added to a Re:infer project gets the
+// default member set there, as a direct grant admins may change later.
+func TestJoinGivesTheDefaultSet(t *testing.T) {
+	ctx := context.Background()
+	svc, st, live := open(t)
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error {
+		if err := tx.CreateUser(rolecall.User{ID: "dan"}); err != nil {
+			return err
+		}
+		return tx.CreateMembership(rolecall.Membership{User: "dan", Scope: "billing"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// dan shares no project with ann yet: ann cannot pick him
+	if _, err := svc.Do(ctx, admin.Actor{User: "ann"}, admin.Request{Act: "add_member", User: "dan", Scope: "claims"}); rolecall.KindOf(err) != rolecall.NotFound {
+		t.Fatalf("adding a user ann shares no project with: %v, want not found", err)
+	}
+	if _, err := svc.Do(ctx, admin.Actor{User: "ann"}, admin.Request{Act: "create_user", User: "eve", Scope: "claims"}); err != nil {
+		t.Fatal(err)
+	}
+	if !may(t, live, "eve", "view_sources", rolecall.ScopeTarget("claims")) || !may(t, live, "eve", "view_labels", rolecall.ScopeTarget("claims")) {
+		t.Fatal("a user created in claims lacks the default member set there")
+	}
+	if may(t, live, "eve", "view_sources", rolecall.ScopeTarget("billing")) {
+		t.Fatal("the default member set leaked to another project")
+	}
+}
