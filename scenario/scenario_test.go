@@ -125,7 +125,7 @@ func TestFailureReport(t *testing.T) {
         expect: ACCEPTED
   - id: X3
     steps:
-      - act: {actor: alice, do: set_default_permissions, scope: A}
+      - act: {actor: alice, do: update_settings, scope: A}
         expect: ACCEPTED
 `
 	s, err := scenario.Parse("f.yaml", []byte(src), scenario.Options{})
