@@ -257,6 +257,14 @@ func (x *acting) bindRole() error {
 	if err := x.need("user", "role"); err != nil {
 		return err
 	}
+	if x.r.Resource != nil {
+		ch, err := x.enterResource()
+		if err != nil {
+			return err
+		}
+		return x.bind(ch, rolecall.Binding{Subject: rolecall.UserSubject(x.r.User), Role: x.r.Role, Resource: x.r.Resource,
+			NotBefore: x.r.NotBefore, NotAfter: x.r.NotAfter})
+	}
 	if x.r.Scope == "" {
 		where := describeTargets(x.s.m, x.s.m.CustomRoles.BindableAt)
 		if r, ok := x.s.m.Role(x.r.Role); ok {
@@ -281,7 +289,7 @@ func (x *acting) bindRole() error {
 
 // bind checks a new binding against the model and its rules and writes it.
 func (x *acting) bind(ch []rolecall.Scope, b rolecall.Binding) error {
-	r, ok := x.e.Role(b.Scope, b.Role)
+	r, ok := x.e.Role(ch[0].ID, b.Role)
 	if !ok {
 		return x.notFound(b.Role, "no such role in %s", x.label(ch[len(ch)-1]))
 	}
@@ -291,6 +299,9 @@ func (x *acting) bind(ch []rolecall.Scope, b rolecall.Binding) error {
 		if l, ok := x.s.m.Level(level); ok && l.Wildcard != "" {
 			target = l.Wildcard
 		}
+	}
+	if b.Resource != nil {
+		level, target = "", "resource:"+b.Resource.Type
 	}
 	if !slices.Contains(r.BindableAt, target) {
 		return x.refuse("bindable_at", "role %s cannot be bound at %s; it is bound at %s", r.ID, describeTarget(x.s.m, target), describeTargets(x.s.m, r.BindableAt))
@@ -306,7 +317,7 @@ func (x *acting) bind(ch []rolecall.Scope, b rolecall.Binding) error {
 	if err := x.bindingRules(ch, b, r); err != nil {
 		return err
 	}
-	if err := x.noEscalation(b.Scope, r.GrantsAt(levelIndex(x.s.m, level))); err != nil {
+	if err := x.noEscalation(ch[0].ID, r.GrantsAt(levelIndex(x.s.m, level))); err != nil {
 		return err
 	}
 	if err := x.tx.CreateBinding(&b); err != nil {
@@ -343,6 +354,40 @@ func describeTargets(m *model.Model, ts []string) string {
 
 // unbindRole removes a user's binding of a role at a node.
 func (x *acting) unbindRole() error {
+	if x.r.Resource != nil {
+		if err := x.need("user", "role"); err != nil {
+			return err
+		}
+		ch, err := x.enterResource()
+		if err != nil {
+			return err
+		}
+		ks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjBinding, Org: x.org, User: x.r.User})
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			var b rolecall.Binding
+			if _, err := x.tx.Get(rolecall.ObjBinding, k, &b); err != nil {
+				return err
+			}
+			if b.Role != x.r.Role || b.Resource == nil || *b.Resource != *x.r.Resource {
+				continue
+			}
+			if err := x.unchangedSince(rolecall.ObjBinding, b.ID); err != nil {
+				return err
+			}
+			if err := x.minHolders(ch, b); err != nil {
+				return err
+			}
+			if err := x.tx.Delete(rolecall.ObjBinding, b.ID); err != nil {
+				return err
+			}
+			x.done("binding "+b.ID, b, nil)
+			return nil
+		}
+		return x.notFound(x.r.User, "does not hold role %s on %s", x.r.Role, x.r.Resource)
+	}
 	if err := x.need("user", "role", "scope"); err != nil {
 		return err
 	}
@@ -625,7 +670,7 @@ func countWord(n int, what string) string {
 // roles: one role per node, exclusive levels, access that comes through a
 // group, bindings that cannot be overridden below, wildcard advice.
 func (x *acting) bindingRules(ch []rolecall.Scope, b rolecall.Binding, r *model.Role) error {
-	if b.Subject.Kind == rolecall.SubjectUser {
+	if b.Subject.Kind == rolecall.SubjectUser && b.Resource == nil {
 		if err := x.levelRules(ch, b); err != nil {
 			return err
 		}
@@ -784,4 +829,28 @@ func (x *acting) defaultRoleOf(user string, ch []rolecall.Scope) (string, error)
 		return ms.DefaultRole, nil
 	}
 	return "", nil
+}
+
+// enterResource enters the organization of the request's resource and
+// authorizes the act on it; it returns the resource's home node chain.
+func (x *acting) enterResource() ([]rolecall.Scope, error) {
+	var r rolecall.Resource
+	found, err := x.tx.Get(rolecall.ObjResource, x.r.Resource.String(), &r)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, x.notFound(x.r.Resource.String(), "no such resource")
+	}
+	ch, err := x.resourceChain(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := x.enter(ch[0].ID); err != nil {
+		return nil, x.notFound(x.r.Resource.String(), "no such resource")
+	}
+	if err := x.authorize(rolecall.ResourceTarget(r.Type, r.ID), ch); err != nil {
+		return nil, err
+	}
+	return ch, nil
 }

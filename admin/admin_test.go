@@ -13,6 +13,7 @@ import (
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/model"
 	"github.com/rolecall/rolecall/sqlite"
 	"github.com/rolecall/rolecall/transfer"
@@ -335,5 +336,58 @@ func TestJoinGivesTheDefaultSet(t *testing.T) {
 	}
 	if may(t, live, "eve", "view_sources", rolecall.ScopeTarget("billing")) {
 		t.Fatal("the default member set leaked to another project")
+	}
+}
+
+// TestBindOnResource binds a role on one resource and unbinds it.
+func TestBindOnResource(t *testing.T) {
+	ctx := context.Background()
+	m, err := modelfile.Load("../testdata/model/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "example.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error {
+		for _, err := range []error{
+			tx.CreateScope(rolecall.Scope{ID: "acme", Level: "organization"}),
+			tx.CreateScope(rolecall.Scope{ID: "w1", Level: "workspace", Parent: "acme"}),
+			tx.CreateScope(rolecall.Scope{ID: "p1", Level: "project", Parent: "w1"}),
+			tx.CreateUser(rolecall.User{ID: "bob"}),
+			tx.CreateMembership(rolecall.Membership{User: "bob", Scope: "acme"}),
+			tx.CreateResource(rolecall.Resource{Type: "source", ID: "s1", Scope: "p1"}),
+			tx.CreateResource(rolecall.Resource{Type: "dataset", ID: "d1", Scope: "p1",
+				Inputs: map[string][]rolecall.ResourceRef{"sources": {{Type: "source", ID: "s1"}}}}),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := engine.Open(ctx, m, st, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := admin.New(m, st, live, nil)
+	d1 := rolecall.ResourceTarget("dataset", "d1")
+	req := admin.Request{Act: "bind_role", User: "bob", Role: "viewer", Resource: &rolecall.ResourceRef{Type: "dataset", ID: "d1"}}
+	if _, err := svc.Do(ctx, admin.Actor{Operator: true}, req); err != nil {
+		t.Fatal(err)
+	}
+	if !may(t, live, "bob", "view_datasets", d1) || may(t, live, "bob", "view_datasets", rolecall.ScopeTarget("p1")) {
+		t.Fatal("a role bound on d1 should give bob view_datasets on d1 and nowhere else")
+	}
+	req.Act = "unbind_role"
+	if _, err := svc.Do(ctx, admin.Actor{Operator: true}, req); err != nil {
+		t.Fatal(err)
+	}
+	if may(t, live, "bob", "view_datasets", d1) {
+		t.Fatal("the unbound role still gives bob view_datasets on d1")
 	}
 }

@@ -230,19 +230,7 @@ func (x *acting) assignResourceGroup() error {
 	if !found {
 		return x.notFound(x.r.Resource.String(), "no such resource")
 	}
-	home := r.Scope
-	for p := r.Parent; home == "" && p != nil; {
-		var pr rolecall.Resource
-		if _, err := x.tx.Get(rolecall.ObjResource, p.String(), &pr); err != nil {
-			return err
-		}
-		home, p = pr.Scope, pr.Parent
-	}
-	ch, err := x.enter(home)
-	if err != nil {
-		return x.notFound(x.r.Resource.String(), "no such resource")
-	}
-	if err := x.authorize(rolecall.ResourceTarget(r.Type, r.ID), ch); err != nil {
+	if _, err := x.enterResource(); err != nil {
 		return err
 	}
 	var g rolecall.Group
