@@ -121,6 +121,14 @@ func (x *acting) transition() error {
 	if t.To != "same" {
 		o.State = t.To
 	}
+	if found && t.By != "recipient" { // the owner may change the offer's time bounds
+		if !x.r.NotBefore.IsZero() {
+			o.NotBefore = x.r.NotBefore
+		}
+		if !x.r.NotAfter.IsZero() {
+			o.NotAfter = x.r.NotAfter
+		}
+	}
 	if state == "none" {
 		if err := x.tx.CreateOffer(&o); err != nil {
 			return err
