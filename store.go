@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -381,3 +382,23 @@ func (f Filter) Check(op string) error {
 	}
 	return nil
 }
+
+// objectTypes holds the Go type of each kind's objects.
+var objectTypes = map[ObjectKind]reflect.Type{
+	ObjScope:       reflect.TypeFor[Scope](),
+	ObjUser:        reflect.TypeFor[User](),
+	ObjMembership:  reflect.TypeFor[Membership](),
+	ObjGroup:       reflect.TypeFor[Group](),
+	ObjGroupMember: reflect.TypeFor[GroupMember](),
+	ObjResource:    reflect.TypeFor[Resource](),
+	ObjRole:        reflect.TypeFor[Role](),
+	ObjBinding:     reflect.TypeFor[Binding](),
+	ObjOffer:       reflect.TypeFor[Offer](),
+	ObjInvitation:  reflect.TypeFor[Invitation](),
+	ObjDomain:      reflect.TypeFor[Domain](),
+	ObjAudit:       reflect.TypeFor[AuditEvent](),
+}
+
+// GoType returns the Go type of the kind's objects (Scope for ObjScope,
+// ...), or nil for an unknown kind.
+func (k ObjectKind) GoType() reflect.Type { return objectTypes[k] }

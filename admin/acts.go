@@ -116,14 +116,8 @@ func (x *acting) addDomain() error {
 
 // addMember makes a user a member of a node, with a role there if given.
 func (x *acting) addMember() error {
-	if err := x.need("user", "scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("user", "scope")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	if err := x.visible(x.r.User); err != nil {
@@ -156,14 +150,8 @@ func (x *acting) addMember() error {
 // removeMember ends a user's membership of a node and the bindings the
 // user holds there.
 func (x *acting) removeMember() error {
-	if err := x.need("user", "scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("user", "scope")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	ms := rolecall.Membership{User: x.r.User, Scope: x.r.Scope}
@@ -224,26 +212,12 @@ func (x *acting) place() (scope string, wildcard bool, err error) {
 	}
 	org := x.r.Org
 	if org == "" && !x.actor.Operator {
-		ks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjMembership, User: x.actor.User})
+		orgs, err := x.orgsOf(x.actor.User)
 		if err != nil {
 			return "", false, err
 		}
-		orgs := map[string]bool{}
-		for _, k := range ks {
-			var ms rolecall.Membership
-			if _, err := x.tx.Get(rolecall.ObjMembership, k, &ms); err != nil {
-				return "", false, err
-			}
-			ch, err := x.chain(ms.Scope)
-			if err != nil {
-				return "", false, err
-			}
-			orgs[ch[len(ch)-1].ID] = true
-		}
 		if len(orgs) == 1 {
-			for o := range orgs {
-				org = o
-			}
+			org = orgs[0]
 		}
 	}
 	if org == "" {
@@ -428,14 +402,8 @@ func (x *acting) unbindRole() error {
 // grantPermissions binds permissions directly to a user at a node, where
 // the model allows direct grants.
 func (x *acting) grantPermissions() error {
-	if err := x.need("user", "permissions", "scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("user", "permissions", "scope")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	if _, ok := rule[model.RolesOnlyRule](x.s.m); ok {
@@ -488,14 +456,8 @@ func (x *acting) grantPermissions() error {
 
 // revokePermissions takes directly granted permissions back.
 func (x *acting) revokePermissions() error {
-	if err := x.need("user", "permissions", "scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("user", "permissions", "scope")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	bs, err := x.bindingsOf(rolecall.UserSubject(x.r.User), x.r.Scope)

@@ -200,3 +200,20 @@ func missingPerms(d rolecall.Decision) []string {
 	}
 	return out
 }
+
+// atScope is the start of most acts: the named arguments must be given,
+// the request's scope is entered (its organization becomes the act's), and
+// the actor must hold the act's right there. It returns the scope's chain.
+func (x *acting) atScope(fields ...string) ([]rolecall.Scope, error) {
+	if err := x.need(fields...); err != nil {
+		return nil, err
+	}
+	ch, err := x.enter(x.r.Scope)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}

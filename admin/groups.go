@@ -58,14 +58,7 @@ func (x *acting) createGroup() error {
 	if x.r.Group == "" && x.r.Name != "" {
 		x.r.Group = roleID(x.r.Name)
 	}
-	if err := x.need("group", "scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
-	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
+	if _, err := x.atScope("group", "scope"); err != nil {
 		return err
 	}
 	g := rolecall.Group{ID: x.r.Group, Scope: x.r.Scope, Name: x.r.Name}

@@ -275,14 +275,8 @@ func (x *acting) invitation(email, scope string) (rolecall.Invitation, bool, err
 // invite invites an email address to a node with a role; nothing is given
 // until the invitation is accepted.
 func (x *acting) invite() error {
-	if err := x.need("email", "scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("email", "scope")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	if x.r.Role != "" {
@@ -310,14 +304,8 @@ func (x *acting) invite() error {
 }
 
 func (x *acting) revokeInvitation() error {
-	if err := x.need("email", "scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("email", "scope")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	inv, ok, err := x.invitation(x.r.Email, x.r.Scope)

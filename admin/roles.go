@@ -192,24 +192,15 @@ func (x *acting) roleScope() ([]rolecall.Scope, error) {
 		s = x.r.Org
 	}
 	if s == "" && !x.actor.Operator {
-		ks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjMembership, User: x.actor.User})
+		orgs, err := x.orgsOf(x.actor.User)
 		if err != nil {
 			return nil, err
 		}
-		for _, k := range ks {
-			var ms rolecall.Membership
-			if _, err := x.tx.Get(rolecall.ObjMembership, k, &ms); err != nil {
-				return nil, err
-			}
-			ch, err := x.chain(ms.Scope)
-			if err != nil {
-				return nil, err
-			}
-			if org := ch[len(ch)-1].ID; s == "" || s == org {
-				s = org
-			} else {
-				return nil, x.invalid("scope", "you belong to several organizations; give the organization")
-			}
+		if len(orgs) > 1 {
+			return nil, x.invalid("scope", "you belong to several organizations; give the organization")
+		}
+		if len(orgs) == 1 {
+			s = orgs[0]
 		}
 	}
 	if s == "" {

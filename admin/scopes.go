@@ -30,14 +30,8 @@ func (x *acting) createOrganization() error {
 }
 
 func (x *acting) renameScope() error {
-	if err := x.need("scope", "name"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("scope", "name")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	if err := x.unchangedSince(rolecall.ObjScope, x.r.Scope); err != nil {
@@ -56,14 +50,8 @@ func (x *acting) renameScope() error {
 // deleteScope deletes a node with nothing left in it; the store names what
 // still is.
 func (x *acting) deleteScope() error {
-	if err := x.need("scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("scope")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	if err := x.tx.Delete(rolecall.ObjScope, x.r.Scope); err != nil {
@@ -75,14 +63,8 @@ func (x *acting) deleteScope() error {
 
 // setDefaultRole sets the default role a member carries at a node.
 func (x *acting) setDefaultRole() error {
-	if err := x.need("user", "scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("user", "scope")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	if x.r.Role != "" {
@@ -132,14 +114,8 @@ func (x *acting) removeDomain() error {
 
 // resendInvitation renews a pending invitation's expiry.
 func (x *acting) resendInvitation() error {
-	if err := x.need("email", "scope"); err != nil {
-		return err
-	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.atScope("email", "scope")
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	inv, ok, err := x.invitation(x.r.Email, x.r.Scope)

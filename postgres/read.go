@@ -17,21 +17,6 @@ import (
 // transaction's commit.
 
 // goTypes holds the Go type of each kind's objects, which Get decodes
-// into.
-var goTypes = map[rolecall.ObjectKind]reflect.Type{
-	rolecall.ObjScope:       reflect.TypeFor[rolecall.Scope](),
-	rolecall.ObjUser:        reflect.TypeFor[rolecall.User](),
-	rolecall.ObjMembership:  reflect.TypeFor[rolecall.Membership](),
-	rolecall.ObjGroup:       reflect.TypeFor[rolecall.Group](),
-	rolecall.ObjGroupMember: reflect.TypeFor[rolecall.GroupMember](),
-	rolecall.ObjResource:    reflect.TypeFor[rolecall.Resource](),
-	rolecall.ObjRole:        reflect.TypeFor[rolecall.Role](),
-	rolecall.ObjBinding:     reflect.TypeFor[rolecall.Binding](),
-	rolecall.ObjOffer:       reflect.TypeFor[rolecall.Offer](),
-	rolecall.ObjInvitation:  reflect.TypeFor[rolecall.Invitation](),
-	rolecall.ObjDomain:      reflect.TypeFor[rolecall.Domain](),
-	rolecall.ObjAudit:       reflect.TypeFor[rolecall.AuditEvent](),
-}
 
 // Get reads one object, as this transaction sees it, into v, a pointer to
 // its kind's type. v changes only when the object is found: it is then
@@ -41,7 +26,8 @@ func (t *tx) Get(kind rolecall.ObjectKind, key string, v any) (bool, error) {
 	if err := t.usable(op); err != nil {
 		return false, err
 	}
-	typ, ok := goTypes[kind]
+	typ := kind.GoType()
+	ok := typ != nil
 	if !ok {
 		return false, rolecall.E(op, rolecall.Invalid, string(kind), "not a kind of stored object")
 	}

@@ -12,21 +12,6 @@ import (
 )
 
 // valueTypes names the Go type of each kind's stored values, which Get
-// decodes into.
-var valueTypes = map[rolecall.ObjectKind]reflect.Type{
-	rolecall.ObjScope:       reflect.TypeFor[rolecall.Scope](),
-	rolecall.ObjUser:        reflect.TypeFor[rolecall.User](),
-	rolecall.ObjMembership:  reflect.TypeFor[rolecall.Membership](),
-	rolecall.ObjGroup:       reflect.TypeFor[rolecall.Group](),
-	rolecall.ObjGroupMember: reflect.TypeFor[rolecall.GroupMember](),
-	rolecall.ObjResource:    reflect.TypeFor[rolecall.Resource](),
-	rolecall.ObjRole:        reflect.TypeFor[rolecall.Role](),
-	rolecall.ObjBinding:     reflect.TypeFor[rolecall.Binding](),
-	rolecall.ObjOffer:       reflect.TypeFor[rolecall.Offer](),
-	rolecall.ObjInvitation:  reflect.TypeFor[rolecall.Invitation](),
-	rolecall.ObjDomain:      reflect.TypeFor[rolecall.Domain](),
-	rolecall.ObjAudit:       reflect.TypeFor[rolecall.AuditEvent](),
-}
 
 // Get reads the object of a kind with a key, as this transaction sees it,
 // into v, a pointer to the kind's type, and reports whether it exists. A
@@ -35,7 +20,8 @@ func (t *tx) Get(kind rolecall.ObjectKind, key string, v any) (bool, error) {
 	const op = "sqlite.Get"
 	found := false
 	err := t.run(op, func() error {
-		typ, ok := valueTypes[kind]
+		typ := kind.GoType()
+		ok := typ != nil
 		if !ok {
 			return rolecall.E(op, rolecall.Invalid, fmt.Sprintf("object kind %q", kind), "is not a kind the store holds; use one of rolecall's Obj constants")
 		}
@@ -107,7 +93,7 @@ func (t *tx) LastChange(kind rolecall.ObjectKind, key string) (rolecall.Revision
 	const op = "sqlite.LastChange"
 	var rev rolecall.Revision
 	err := t.run(op, func() error {
-		if _, ok := valueTypes[kind]; !ok {
+		if kind.GoType() == nil {
 			return rolecall.E(op, rolecall.Invalid, fmt.Sprintf("object kind %q", kind), "is not a kind the store holds; use one of rolecall's Obj constants")
 		}
 		if key == "" {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"reflect"
 	"time"
 
 	"github.com/rolecall/rolecall"
@@ -249,33 +250,11 @@ func snapshotState(snap *rolecall.Snapshot) state {
 
 // newObject returns a pointer to a zero object of the kind's Go type.
 func newObject(kind rolecall.ObjectKind) any {
-	switch kind {
-	case rolecall.ObjScope:
-		return new(rolecall.Scope)
-	case rolecall.ObjUser:
-		return new(rolecall.User)
-	case rolecall.ObjMembership:
-		return new(rolecall.Membership)
-	case rolecall.ObjGroup:
-		return new(rolecall.Group)
-	case rolecall.ObjGroupMember:
-		return new(rolecall.GroupMember)
-	case rolecall.ObjResource:
-		return new(rolecall.Resource)
-	case rolecall.ObjRole:
-		return new(rolecall.Role)
-	case rolecall.ObjBinding:
-		return new(rolecall.Binding)
-	case rolecall.ObjOffer:
-		return new(rolecall.Offer)
-	case rolecall.ObjInvitation:
-		return new(rolecall.Invitation)
-	case rolecall.ObjDomain:
-		return new(rolecall.Domain)
-	case rolecall.ObjAudit:
-		return new(rolecall.AuditEvent)
+	t := kind.GoType()
+	if t == nil {
+		return nil
 	}
-	return nil
+	return reflect.New(t).Interface()
 }
 
 // keyOf returns the key of an object decoded by newObject.
