@@ -209,26 +209,34 @@ func (x *acting) roleScope() ([]rolecall.Scope, error) {
 	return x.enter(s)
 }
 
-// updateCustomRole changes a custom role's name or permissions.
-func (x *acting) updateCustomRole() error {
+// editedRole is the start of an edit of a custom role: the organization
+// entered, the actor's right checked there, the role neither immutable nor
+// changed since the edit's base; it returns the role as stored.
+func (x *acting) editedRole() (rolecall.Role, error) {
 	if err := x.need("role"); err != nil {
-		return err
+		return rolecall.Role{}, err
 	}
 	ch, err := x.roleScope()
 	if err != nil {
-		return err
+		return rolecall.Role{}, err
 	}
 	if err := x.authorize(rolecall.ScopeTarget(ch[0].ID), ch); err != nil {
-		return err
+		return rolecall.Role{}, err
 	}
 	if err := x.immutableRole(x.r.Role); err != nil {
-		return err
+		return rolecall.Role{}, err
 	}
 	old, err := x.customRole(x.r.Role)
 	if err != nil {
-		return err
+		return rolecall.Role{}, err
 	}
-	if err := x.unchangedSince(rolecall.ObjRole, old.Key()); err != nil {
+	return old, x.unchangedSince(rolecall.ObjRole, old.Key())
+}
+
+// updateCustomRole changes a custom role's name or permissions.
+func (x *acting) updateCustomRole() error {
+	old, err := x.editedRole()
+	if err != nil {
 		return err
 	}
 	nr := old
@@ -257,24 +265,8 @@ func (x *acting) updateCustomRole() error {
 
 // deleteCustomRole deletes a custom role no binding or member uses.
 func (x *acting) deleteCustomRole() error {
-	if err := x.need("role"); err != nil {
-		return err
-	}
-	ch, err := x.roleScope()
+	old, err := x.editedRole()
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(ch[0].ID), ch); err != nil {
-		return err
-	}
-	if err := x.immutableRole(x.r.Role); err != nil {
-		return err
-	}
-	old, err := x.customRole(x.r.Role)
-	if err != nil {
-		return err
-	}
-	if err := x.unchangedSince(rolecall.ObjRole, old.Key()); err != nil {
 		return err
 	}
 	ks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjBinding, Org: x.org})

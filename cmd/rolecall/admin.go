@@ -11,8 +11,6 @@ import (
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
-	"github.com/rolecall/rolecall/engine"
-	"github.com/rolecall/rolecall/internal/modelfile"
 )
 
 // actorFlags say who acts.
@@ -40,20 +38,8 @@ func (f *actorFlags) actor() (admin.Actor, error) {
 
 // service opens the store, the live index and the admin layer.
 func (f *storeFlags) service(ctx context.Context) (*admin.Service, func(), error) {
-	if f.model == "" {
-		return nil, nil, fmt.Errorf("--model is required: a preset (reinfer, labelbox, infosum, inbox) or a model file")
-	}
-	m, err := modelfile.Open(f.model)
+	m, st, live, err := f.open(ctx)
 	if err != nil {
-		return nil, nil, err
-	}
-	st, err := openStore(ctx, f.store)
-	if err != nil {
-		return nil, nil, err
-	}
-	live, err := engine.Open(ctx, m, st, engine.Options{})
-	if err != nil {
-		st.Close()
 		return nil, nil, err
 	}
 	return admin.New(m, st, live, nil), func() { st.Close() }, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/modelfile"
+	"github.com/rolecall/rolecall/model"
 )
 
 // storeFlags are the flags every command reading a store takes.
@@ -39,27 +40,36 @@ func (f *storeFlags) addFresh(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.wait, "wait", 5*time.Second, "how long --at-least may wait for that revision")
 }
 
-// engine opens the store and builds the engine from it, at least as fresh
-// as --at-least.
-func (f *storeFlags) engine(ctx context.Context) (*engine.Engine, func(), error) {
+// open opens the model, the store and the live index over it. Cursors
+// printed by one run are accepted by the next on the same store: their key
+// derives from the store's name (the command line has no secret to keep; a
+// server configures its own).
+func (f *storeFlags) open(ctx context.Context) (*model.Model, rolecall.Store, *engine.Live, error) {
 	if f.model == "" {
-		return nil, nil, fmt.Errorf("--model is required: a preset (reinfer, labelbox, infosum, inbox) or a model file")
+		return nil, nil, nil, fmt.Errorf("--model is required: a preset (reinfer, labelbox, infosum, inbox) or a model file")
 	}
 	m, err := modelfile.Open(f.model)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	st, err := openStore(ctx, f.store)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	// Cursors printed by one run are accepted by the next on the same store:
-	// the key derives from the store's name (the command line has no secret
-	// to keep; a server configures its own).
 	key := sha256.Sum256([]byte("rolecall cursors " + f.store))
 	live, err := engine.Open(ctx, m, st, engine.Options{CursorKey: key[:]})
 	if err != nil {
 		st.Close()
+		return nil, nil, nil, err
+	}
+	return m, st, live, nil
+}
+
+// engine returns the engine over the store, at least as fresh as
+// --at-least.
+func (f *storeFlags) engine(ctx context.Context) (*engine.Engine, func(), error) {
+	_, st, live, err := f.open(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, f.wait)
