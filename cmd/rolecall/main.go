@@ -24,18 +24,8 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // Main runs the command line with args and returns the exit code; tests call
 // it directly.
 func Main(args []string, stdout, stderr io.Writer) int {
-	root := &cobra.Command{
-		Use:           "rolecall",
-		Short:         "Roles and permissions for data platforms",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
-	root.AddCommand(modelCmd(), scenariosCmd(), demoCmd(), importCmd(), exportCmd(),
-		checkCmd(false), checkCmd(true), effectiveCmd(), lookupCmd(), deleteCmd(), moveCmd(),
-		actCmd(), auditCmd())
 	if err := root.Execute(); err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {
@@ -52,4 +42,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// newRoot builds the command tree, writing to stdout and stderr.
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "rolecall",
+		Short:         "Roles and permissions for data platforms",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(modelCmd(), scenariosCmd(), demoCmd(), importCmd(), exportCmd(),
+		checkCmd(false), checkCmd(true), effectiveCmd(), lookupCmd(), deleteCmd(), moveCmd(),
+		actCmd(), auditCmd(), serveCmd())
+	return root
 }

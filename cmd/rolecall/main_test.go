@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolecall/rolecall/internal/pgtest"
 )
@@ -185,5 +190,51 @@ func TestActAndAudit(t *testing.T) {
 		if code != s.code || !strings.Contains(out+errs, s.want) {
 			t.Fatalf("rolecall %s: exit %d (want %d), want %q in:\n%s%s", strings.Join(s.args, " "), code, s.code, s.want, out, errs)
 		}
+	}
+}
+
+// TestServe starts `rolecall serve`, asks it a question over HTTP/JSON and
+// stops it the way a signal would.
+func TestServe(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "acme.db")
+	if code, out, errs := run("import", "--store", db, "../../testdata/store/acme.jsonl"); code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	done := make(chan int)
+	go func() {
+		root := newRoot(&out, io.Discard)
+		root.SetArgs([]string{"serve", "--store", db, "--addr", addr})
+		if err := root.ExecuteContext(ctx); err != nil {
+			done <- 1
+			return
+		}
+		done <- 0
+	}()
+	var body string
+	for i := 0; i < 100; i++ {
+		res, err := http.Post("http://"+addr+"/rolecall.v1.AuthzService/Check", "application/json",
+			strings.NewReader(`{"subject":"bob","permission":"view_sources","target":{"scope":"claims"}}`))
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			body = string(b)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(body, `"allowed":true`) {
+		t.Fatalf("check over HTTP/JSON: %q", body)
+	}
+	cancel()
+	if code := <-done; code != 0 || !strings.Contains(out.String(), "stopped") {
+		t.Fatalf("serve exited %d:\n%s", code, out.String())
 	}
 }

@@ -1,0 +1,79 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+
+	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
+)
+
+// Options configure the API handler.
+type Options struct {
+	Live *engine.Live
+	// MaxBodyBytes bounds a request's body (default 4 MiB).
+	MaxBodyBytes int
+	// Timeout bounds a call that sets no earlier deadline (default 30 s).
+	Timeout time.Duration
+	// Log receives a line per failed call (default: slog's default).
+	Log *slog.Logger
+}
+
+// Handler returns the API on one handler: gRPC, gRPC-Web and Connect
+// (HTTP/JSON POST to /rolecall.v1.AuthzService/Check, ...), plus GET
+// /healthz reporting the index's revision.
+func Handler(o Options) http.Handler {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 4 << 20
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	srv := connect.NewServer(deadline(o.Timeout), logFailures(o.Log))
+	rolecallv1connect.RegisterAuthzServiceHandler(srv, &Authz{Live: o.Live})
+	mux := http.NewServeMux()
+	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"status": "serving", "revision": o.Live.Revision()})
+	})
+	return mux
+}
+
+// deadline gives every call a deadline, unless it has an earlier one.
+func deadline(d time.Duration) connect.ServerInterceptor {
+	return func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			ctx, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			return next(ctx, spec, stream)
+		}
+	}
+}
+
+// logFailures logs calls that fail with a server-side cause.
+func logFailures(log *slog.Logger) connect.ServerInterceptor {
+	return func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			err := next(ctx, spec, stream)
+			if err == nil {
+				return nil
+			}
+			switch connect.CodeOf(err) {
+			case connect.CodeInternal, connect.CodeUnknown:
+				log.Error("call failed", "procedure", spec.Procedure, "error", err, "cause", errors.Unwrap(err))
+			}
+			return err
+		}
+	}
+}

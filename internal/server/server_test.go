@@ -1,0 +1,170 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/engine"
+	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
+	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
+	"github.com/rolecall/rolecall/internal/server"
+	"github.com/rolecall/rolecall/model"
+	"github.com/rolecall/rolecall/sqlite"
+	"github.com/rolecall/rolecall/transfer"
+)
+
+// start serves testdata/store/acme.jsonl (Re:infer) over HTTP/2 with TLS,
+// so every protocol works.
+func start(t *testing.T) (*httptest.Server, rolecall.Store) {
+	t.Helper()
+	ctx := context.Background()
+	m, err := model.Preset("reinfer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "api.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f, err := os.Open("../../testdata/store/acme.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, _, err := transfer.Import(ctx, st, f, transfer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := engine.Open(ctx, m, st, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: live}))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	return ts, st
+}
+
+func client(ts *httptest.Server, opts ...connecthttp.Option) rolecallv1connect.AuthzServiceClient {
+	return rolecallv1connect.NewAuthzServiceClient(connect.NewClient(connecthttp.NewTransport(ts.Client(), ts.URL, opts...)))
+}
+
+// TestJSON: a plain JSON POST, the way a script or a curl user calls.
+func TestJSON(t *testing.T) {
+	ts, _ := start(t)
+	post := func(body string) (int, string) {
+		res, err := ts.Client().Post(ts.URL+"/rolecall.v1.AuthzService/Check", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	code, body := post(`{"subject":"bob","permission":"view_sources","target":{"resource":{"type":"source","id":"mail"}}}`)
+	if code != 200 || !strings.Contains(body, `"allowed":true`) || !strings.Contains(body, `"revision":"1"`) {
+		t.Fatalf("check: %d %s", code, body)
+	}
+	code, body = post(`{"subject":"nobody","permission":"view_sources","target":{"scope":"claims"}}`)
+	if code != 404 || !strings.Contains(body, `"code":"not_found"`) || !strings.Contains(body, "no such user") {
+		t.Fatalf("unknown user: %d %s", code, body)
+	}
+	code, body = post(`{"subject":`)
+	if code != 400 {
+		t.Fatalf("malformed body: %d %s", code, body)
+	}
+}
+
+// TestProtocols: the same calls over Connect, gRPC and gRPC-Web.
+func TestProtocols(t *testing.T) {
+	ts, _ := start(t)
+	ctx := context.Background()
+	for name, opts := range map[string][]connecthttp.Option{"connect": nil, "grpc": {connecthttp.WithGRPC()}, "grpc-web": {connecthttp.WithGRPCWeb()}} {
+		c := client(ts, opts...)
+		res, err := c.Explain(ctx, &v1.CheckRequest{Subject: "bob", Permission: "sources_admin",
+			Target: &v1.Target{Resource: &v1.ResourceRef{Type: "source", Id: "mail"}}})
+		if err != nil {
+			t.Fatalf("%s: Explain: %v", name, err)
+		}
+		if res.Allowed || !strings.Contains(res.Text, "missing: sources_admin") || res.Explanation.AsMap()["allowed"] != false {
+			t.Fatalf("%s: Explain = %v", name, res)
+		}
+		bulk, err := c.CheckBulk(ctx, &v1.CheckBulkRequest{Checks: []*v1.CheckRequest{
+			{Subject: "bob", Permission: "view_sources", Target: &v1.Target{Scope: "claims"}},
+			{Subject: "zed", Permission: "view_sources", Target: &v1.Target{Scope: "claims"}},
+		}})
+		if err != nil || !bulk.Results[0].Allowed || bulk.Results[1].Error.GetCode() != "not_found" {
+			t.Fatalf("%s: CheckBulk = %v, %v", name, bulk, err)
+		}
+		lr, err := c.LookupResources(ctx, &v1.LookupResourcesRequest{Subject: "bob", Permission: "view_sources", Type: "source", Page: &v1.Page{Limit: 1}})
+		if err != nil || len(lr.Ids) != 1 || lr.Next == "" {
+			t.Fatalf("%s: LookupResources = %v, %v", name, lr, err)
+		}
+		lr, err = c.LookupResources(ctx, &v1.LookupResourcesRequest{Subject: "bob", Permission: "view_sources", Type: "source", Page: &v1.Page{After: lr.Next}})
+		if err != nil || len(lr.Ids) != 1 || lr.Next != "" {
+			t.Fatalf("%s: LookupResources, page 2 = %v, %v", name, lr, err)
+		}
+		ls, err := c.LookupSubjects(ctx, &v1.LookupSubjectsRequest{Permission: "view_sources", Target: &v1.Target{Resource: &v1.ResourceRef{Type: "source", Id: "mail"}}})
+		if err != nil || strings.Join(ls.Users, ",") != "ann,bob" {
+			t.Fatalf("%s: LookupSubjects = %v, %v", name, ls, err)
+		}
+		eff, err := c.Effective(ctx, &v1.EffectiveRequest{Subject: "ann", Target: &v1.Target{Resource: &v1.ResourceRef{Type: "source", Id: "mail"}}})
+		if err != nil || len(eff.Permissions) == 0 {
+			t.Fatalf("%s: Effective = %v, %v", name, eff, err)
+		}
+		if _, err := c.Check(ctx, &v1.CheckRequest{Subject: "bob", Permission: "nope", Target: &v1.Target{Scope: "claims"}}); connect.CodeOf(err) != connect.CodeNotFound {
+			t.Fatalf("%s: unknown permission: %v", name, err)
+		}
+	}
+}
+
+// TestFreshness: a check can ask for data at least as fresh as a write.
+func TestFreshness(t *testing.T) {
+	ts, st := start(t)
+	ctx := context.Background()
+	c := client(ts)
+	rev, err := st.Update(ctx, func(tx rolecall.Tx) error {
+		return tx.CreateBinding(&rolecall.Binding{Subject: rolecall.UserSubject("bob"), Permissions: []string{"sources_admin"}, Scope: "claims"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &v1.CheckRequest{Subject: "bob", Permission: "sources_admin", Target: &v1.Target{Scope: "claims"},
+		Consistency: &v1.Consistency{AtLeastAsFresh: uint64(rev)}}
+	res, err := c.Check(ctx, req)
+	if err != nil || !res.Allowed || res.Revision < uint64(rev) {
+		t.Fatalf("check at least as fresh as %d: %v, %v", rev, res, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	req.Consistency.AtLeastAsFresh = uint64(rev) + 100
+	if _, err := c.Check(short, req); connect.CodeOf(err) != connect.CodeUnavailable && connect.CodeOf(err) != connect.CodeDeadlineExceeded {
+		t.Fatalf("a revision not written yet: %v, want unavailable", err)
+	}
+	bulk := &v1.CheckBulkRequest{Checks: make([]*v1.CheckRequest, server.MaxBulk+1)}
+	for i := range bulk.Checks {
+		bulk.Checks[i] = &v1.CheckRequest{Subject: "bob", Permission: "view_sources", Target: &v1.Target{Scope: "claims"}}
+	}
+	if _, err := c.CheckBulk(ctx, bulk); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Fatalf("an oversized bulk: %v, want invalid argument", err)
+	}
+	hres, err := ts.Client().Get(ts.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hres.Body.Close()
+	if b, _ := io.ReadAll(hres.Body); hres.StatusCode != 200 || !strings.Contains(string(b), `"status":"serving"`) {
+		t.Fatalf("healthz: %d %s", hres.StatusCode, b)
+	}
+}
