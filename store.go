@@ -133,6 +133,21 @@ type AuditEvent struct {
 // Key returns an audit event's key: its id.
 func (a *AuditEvent) Key() string { return a.ID }
 
+// APIKey is a credential for the API. An organization's key acts as one
+// user of that organization and reaches nothing of another; the operator's
+// key (Org empty) acts as the platform operator. The store keeps only a
+// hash of the secret. API keys are credentials, not authorization data:
+// they are neither in the change log nor in snapshots.
+type APIKey struct {
+	ID      string    `json:"id"`
+	Org     string    `json:"org,omitempty"`
+	User    string    `json:"user,omitempty"`
+	Name    string    `json:"name,omitempty"`
+	Hash    []byte    `json:"hash"` // SHA-256 of the secret
+	Created time.Time `json:"created"`
+	Revoked time.Time `json:"revoked,omitzero"`
+}
+
 // Snapshot is everything the store holds for building an engine, as of one
 // revision.
 type Snapshot struct {
@@ -186,6 +201,15 @@ type Tx interface {
 	ReplaceInvitation(Invitation) error
 	CreateDomain(Domain) error
 	AppendAudit(*AuditEvent) error
+
+	// CreateAPIKey stores a key (given an ID when it has none): Conflict
+	// if the ID is taken; its Org must be an organization and its User a
+	// user (FailedPrecondition otherwise); an organization's key needs a
+	// user, the operator's has none (Invalid otherwise).
+	CreateAPIKey(*APIKey) error
+	// RevokeAPIKey marks a key revoked at the given time (NotFound if
+	// there is no such key; revoking twice keeps the first time).
+	RevokeAPIKey(id string, at time.Time) error
 
 	// Get reads the object of a kind with a key, as this transaction sees
 	// it (its own writes included), into v, a pointer to the kind's type
@@ -306,6 +330,11 @@ type Reader interface {
 	Changes(ctx context.Context, after Revision, limit int) ([]Change, error)
 	// Head returns the latest committed revision.
 	Head(ctx context.Context) (Revision, error)
+	// APIKey reads a key by ID; found is false when there is none.
+	APIKey(ctx context.Context, id string) (key APIKey, found bool, err error)
+	// APIKeys lists the keys of an organization ("" for the operator's),
+	// revoked ones included, by ID.
+	APIKeys(ctx context.Context, org string) ([]APIKey, error)
 	// Audit lists an organization's audit events that the query selects,
 	// newest first, one page at a time; a Page.Limit of 0 asks for the
 	// store's default page size.

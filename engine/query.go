@@ -173,3 +173,32 @@ func (e *Engine) ScopeLevel(id string) string {
 	}
 	return ""
 }
+
+// OrgOf returns the organization a target belongs to: its scope's, its
+// resource's home scope's, or, for a proposed resource, its scope's or
+// parent's. ok is false for a target that names nothing existing.
+func (e *Engine) OrgOf(t rolecall.Target) (string, bool) {
+	var n int32 = -1
+	switch {
+	case t.Proposed != nil && t.Proposed.Parent != nil:
+		if r, ok := e.resolveRes(*t.Proposed.Parent); ok {
+			n = e.resList.at(r).node
+		}
+	case t.Proposed != nil:
+		if x, ok := e.nodes[t.Proposed.Scope]; ok {
+			n = x
+		}
+	case !t.Resource.IsZero():
+		if r, ok := e.resolveRes(t.Resource); ok {
+			n = e.resList.at(r).node
+		}
+	default:
+		if x, ok := e.nodes[t.Scope]; ok {
+			n = x
+		}
+	}
+	if n < 0 {
+		return "", false
+	}
+	return e.nodeList.at(e.nodeList.at(n).org).id, true
+}

@@ -14,7 +14,10 @@
 // a transaction's first statement increments the head revision and so both
 // takes the transaction's revision and holds the row until commit. Commit
 // order is therefore revision order, and a reader of the change log never
-// sees revision n+1 while n is still to commit.
+// sees revision n+1 while n is still to commit. API keys, credentials
+// rather than authorization data, have a table (api_keys) but no change:
+// a transaction that writes only keys commits them with the head row put
+// back, so the revision does not advance.
 //
 // Store is also a rolecall.Loader: Load writes a whole snapshot of objects
 // (an import, the first load of an organization) in one transaction, with

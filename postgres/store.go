@@ -105,7 +105,8 @@ const (
 	maxBackoff   = 200 * time.Millisecond
 )
 
-// Update runs fn in one transaction and commits it at the next revision,
+// Update runs fn in one transaction and commits it at the next revision
+// (at the head, when fn wrote only API keys, which log no change),
 // retrying the whole transaction when the database reports a serialization
 // failure or a deadlock.
 func (s *Store) Update(ctx context.Context, fn func(rolecall.Tx) error) (rolecall.Revision, error) {
@@ -199,8 +200,22 @@ func (s *Store) update(ctx context.Context, fn func(rolecall.Tx) error) (rolecal
 		return 0, ferr
 	}
 	if t.seq == 0 {
-		// Nothing written: commit nothing, so that every revision has a
-		// change. The head row is still held, so rev-1 is the head.
+		// No change logged: the revision does not advance, so that every
+		// revision has a change. The head row is still held, so rev-1 is
+		// the head.
+		if !t.keys {
+			// Nothing written at all: commit nothing.
+			return t.rev - 1, nil
+		}
+		// Only API keys written, which log no change: commit them, with
+		// the head row back at the revision begin found. No other writer
+		// has seen rev, as it waits for the row.
+		if _, err := ptx.Exec(ctx, `UPDATE head SET revision = $1`, int64(t.rev-1)); err != nil {
+			return 0, dbErr(op, "", err)
+		}
+		if err := ptx.Commit(ctx); err != nil {
+			return 0, dbErr(op, "", err)
+		}
 		return t.rev - 1, nil
 	}
 	if err := ptx.Commit(ctx); err != nil {

@@ -29,6 +29,9 @@ type tx struct {
 	// (which retries when it is a serialization failure).
 	err  error
 	done bool // Update has returned: the transaction is over
+	// keys says that the transaction wrote API keys, which log no change:
+	// it commits even when seq is 0, but at the head it started from.
+	keys bool
 }
 
 var _ rolecall.Tx = (*tx)(nil)

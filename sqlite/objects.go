@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rolecall/rolecall"
 )
@@ -671,4 +672,104 @@ func (t *tx) CreateDomain(d rolecall.Domain) error {
 			{kind: rolecall.ObjScope, key: d.Org, role: "organization", rule: isOrg}, // the org column
 		}})
 	})
+}
+
+// CreateAPIKey stores an API key, giving it an ID when it has none. Keys
+// log no change: an Update that writes only keys commits them without
+// advancing the revision.
+func (t *tx) CreateAPIKey(k *rolecall.APIKey) error {
+	const op = "sqlite.CreateAPIKey"
+	return t.run(op, func() error {
+		if k == nil {
+			return rolecall.E(op, rolecall.Invalid, "API key", "is nil")
+		}
+		c := *k
+		name := "API key " + strconv.Quote(c.ID)
+		if c.ID == "" {
+			c.ID = newID()
+			name = "new API key"
+			if c.Org != "" {
+				name = fmt.Sprintf("new API key of %q in %q", c.User, c.Org)
+			}
+		}
+		switch {
+		case c.Org != "" && c.User == "":
+			return rolecall.E(op, rolecall.Invalid, name, "is an organization's key without a user; give the user it acts as")
+		case c.Org == "" && c.User != "":
+			return rolecall.E(op, rolecall.Invalid, name, fmt.Sprintf("is the operator's key (no organization) but has user %q; give the user's organization, or no user", c.User))
+		case len(c.Hash) == 0:
+			return missing(op, name, "hash")
+		}
+		_, exists, err := t.lookup("SELECT id FROM api_keys WHERE id = ?", c.ID)
+		switch {
+		case err != nil:
+			return err
+		case exists:
+			return rolecall.E(op, rolecall.Conflict, name, "already exists; leave the ID empty to have one made")
+		}
+		if c.Org != "" {
+			org, ok, err := t.lookup("SELECT org FROM scopes WHERE key = ?", c.Org)
+			switch {
+			case err != nil:
+				return err
+			case !ok:
+				return rolecall.E(op, rolecall.FailedPrecondition, name, fmt.Sprintf("its organization %q does not exist; create it first", c.Org))
+			case org != c.Org:
+				return rolecall.E(op, rolecall.Invalid, name, fmt.Sprintf("its organization %q is not an organization but a scope inside %q; give the organization", c.Org, org))
+			}
+			_, ok, err = t.lookup("SELECT key FROM users WHERE key = ?", c.User)
+			switch {
+			case err != nil:
+				return err
+			case !ok:
+				return rolecall.E(op, rolecall.FailedPrecondition, name, fmt.Sprintf("its user %q does not exist; create it first", c.User))
+			}
+		}
+		if err := t.exec("INSERT INTO api_keys (id, org, user_id, name, hash, created, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			c.ID, c.Org, nullable(c.User), c.Name, c.Hash, nullTime(c.Created), nullTime(c.Revoked)); err != nil {
+			return err
+		}
+		t.unlogged = true
+		k.ID = c.ID
+		return nil
+	})
+}
+
+// RevokeAPIKey marks a key revoked at a time (the transaction's when at is
+// zero); a key revoked already keeps its first time. Like CreateAPIKey, it
+// logs no change.
+func (t *tx) RevokeAPIKey(id string, at time.Time) error {
+	const op = "sqlite.RevokeAPIKey"
+	return t.run(op, func() error {
+		name := "API key " + strconv.Quote(id)
+		if id == "" {
+			return rolecall.E(op, rolecall.Invalid, "API key", "give the ID of the key to revoke")
+		}
+		if at.IsZero() {
+			at = t.at
+		}
+		revoked, ok, err := t.lookup("SELECT revoked FROM api_keys WHERE id = ?", id)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return rolecall.E(op, rolecall.NotFound, name, "does not exist")
+		case revoked != "": // revoked already: the first time stands
+			return nil
+		}
+		if err := t.exec("UPDATE api_keys SET revoked = ? WHERE id = ?", unixNano(at), id); err != nil {
+			return err
+		}
+		t.unlogged = true
+		return nil
+	})
+}
+
+// nullTime turns a time into Unix nanoseconds, as the api_keys table holds
+// times, and the zero time into NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return unixNano(t)
 }

@@ -396,3 +396,55 @@ func isBusy(err error) bool {
 	code := se.Code() & 0xff
 	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
 }
+
+// APIKey reads the API key with an ID; found is false when there is none.
+func (s *Store) APIKey(ctx context.Context, id string) (rolecall.APIKey, bool, error) {
+	const op = "sqlite.APIKey"
+	keys, err := s.readAPIKeys(ctx, "WHERE id = ?", id)
+	if err != nil {
+		return rolecall.APIKey{}, false, dbError(op, err)
+	}
+	if len(keys) == 0 {
+		return rolecall.APIKey{}, false, nil
+	}
+	return keys[0], true, nil
+}
+
+// APIKeys lists the API keys of an organization ("" for the operator's),
+// revoked ones included, by ID in byte order.
+func (s *Store) APIKeys(ctx context.Context, org string) ([]rolecall.APIKey, error) {
+	const op = "sqlite.APIKeys"
+	keys, err := s.readAPIKeys(ctx, "WHERE org = ? ORDER BY id COLLATE BINARY", org)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	return keys, nil
+}
+
+// readAPIKeys reads the API keys the rest of a query (its WHERE clause and
+// order) selects.
+func (s *Store) readAPIKeys(ctx context.Context, rest string, args ...any) ([]rolecall.APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, org, user_id, name, hash, created, revoked FROM api_keys "+rest, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []rolecall.APIKey
+	for rows.Next() {
+		var k rolecall.APIKey
+		var user sql.NullString
+		var created, revoked sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Org, &user, &k.Name, &k.Hash, &created, &revoked); err != nil {
+			return nil, err
+		}
+		k.User = user.String
+		if created.Valid {
+			k.Created = time.Unix(0, created.Int64).UTC()
+		}
+		if revoked.Valid {
+			k.Revoked = time.Unix(0, revoked.Int64).UTC()
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}

@@ -22,7 +22,9 @@ const (
 // Update runs fn in one write transaction and commits it at the revision
 // after the head, returning that revision. If fn returns an error, nothing
 // is written and Update returns that error. If fn writes nothing, nothing
-// is committed and Update returns the current head.
+// is committed and Update returns the current head. If fn writes only API
+// keys, which log no change, they are committed and Update returns the
+// current head: the revision advances only with a logged change.
 //
 // Writers in one process queue for the store's one write connection. When
 // another process holds the database's write lock, Update waits for it,
@@ -81,18 +83,22 @@ func (s *Store) update(ctx context.Context, fn func(rolecall.Tx) error) (rev rol
 		return 0, isBusy(t.err), dbError(op, t.err)
 	case fnErr != nil:
 		return 0, false, fnErr
-	case t.seq == 0: // nothing written
+	case t.seq == 0 && !t.unlogged: // nothing written
 		return head, false, nil
 	}
-	if _, err := sqlTx.ExecContext(ctx, "UPDATE head SET revision = ?", t.rev); err != nil {
-		return 0, isBusy(err), dbError(op, err)
+	rev = head // only API keys written: commit them at the head
+	if t.seq > 0 {
+		rev = t.rev
+		if _, err := sqlTx.ExecContext(ctx, "UPDATE head SET revision = ?", rev); err != nil {
+			return 0, isBusy(err), dbError(op, err)
+		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		t.tx = nil
 		return 0, isBusy(err), dbError(op, err)
 	}
 	t.tx = nil
-	return t.rev, false, nil
+	return rev, false, nil
 }
 
 // tx is one write transaction: a rolecall.Tx over a database transaction.
@@ -101,11 +107,14 @@ type tx struct {
 	rev rolecall.Revision
 	at  time.Time // commit time of every change
 
-	mu   sync.Mutex // serializes calls, in case fn shares its Tx between goroutines
-	tx   *sql.Tx    // nil once committed
-	seq  int        // changes logged so far
-	err  error      // the first database failure: the transaction can only roll back
-	done bool       // Update has returned
+	mu  sync.Mutex // serializes calls, in case fn shares its Tx between goroutines
+	tx  *sql.Tx    // nil once committed
+	seq int        // changes logged so far
+	// unlogged reports writes that log no change (API keys): they are
+	// committed even when seq is 0, without advancing the revision.
+	unlogged bool
+	err      error // the first database failure: the transaction can only roll back
+	done     bool  // Update has returned
 	// stmts caches the transaction's prepared statements by query text, so
 	// a batch of writes prepares each statement once; they close with the
 	// transaction.

@@ -76,6 +76,9 @@
 //     to its query: used with another, it is Invalid.
 //   - LastChange takes a kind the store holds (Invalid otherwise) and a key
 //     (domains in any case); a deletion counts as a change.
+//   - API keys are credentials, not authorization data: their writes are
+//     checked like other objects' but log no change, and an Update that
+//     writes only keys commits them without advancing the revision.
 //   - Domains are keyed in lower case: the store lowers Domain.Domain, and
 //     Delete(ObjDomain, key) takes the key in any case.
 //   - Audit. AppendAudit sets Revision, and ID and At when empty; events are

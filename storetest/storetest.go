@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) rolecall.Store) {
 		{"ReadInTx", testReadInTx},
 		{"AuditQuery", testAuditQuery},
 		{"LastChange", testLastChange},
+		{"APIKeys", testAPIKeys},
 		{"BadInput", testBadInput},
 		{"Revisions", testRevisions},
 		{"EmptyUpdate", testEmptyUpdate},

@@ -200,6 +200,14 @@ func TestServe(t *testing.T) {
 	if code, out, errs := run("import", "--store", db, "../../testdata/store/acme.jsonl"); code != 0 {
 		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
 	}
+	code, token, errs := run("key", "create", "--store", db, "--org", "acme", "--user", "bob", "--name", "test")
+	if code != 0 || !strings.HasPrefix(token, "rck_") || !strings.Contains(errs, "not shown again") {
+		t.Fatalf("key create: exit %d\n%s%s", code, token, errs)
+	}
+	token = strings.TrimSpace(token)
+	if code, out, _ := run("key", "list", "--store", db, "--org", "acme"); code != 0 || !strings.Contains(out, "bob") || !strings.Contains(out, "active") {
+		t.Fatalf("key list: exit %d\n%s", code, out)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -220,8 +228,11 @@ func TestServe(t *testing.T) {
 	}()
 	var body string
 	for i := 0; i < 100; i++ {
-		res, err := http.Post("http://"+addr+"/rolecall.v1.AuthzService/Check", "application/json",
+		req, _ := http.NewRequest("POST", "http://"+addr+"/rolecall.v1.AuthzService/Check",
 			strings.NewReader(`{"subject":"bob","permission":"view_sources","target":{"scope":"claims"}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
 		if err == nil {
 			b, _ := io.ReadAll(res.Body)
 			res.Body.Close()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/internal/server"
 )
 
@@ -28,7 +29,7 @@ func serveCmd() *cobra.Command {
 /rolecall.v1.AuthzService/Check, ...), and GET /healthz. With no flags it runs
 on the embedded SQLite file ` + defaultStore + ` and the reinfer preset. The index
 follows the store's change log, so writes by other processes show up within
---follow. On SIGINT or SIGTERM it stops accepting calls, finishes the ones in
+--follow. Every call needs an API key (rolecall key create). On SIGINT or SIGTERM it stops accepting calls, finishes the ones in
 flight (up to --grace), and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -37,7 +38,7 @@ flight (up to --grace), and exits.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			_, st, live, err := f.open(ctx)
+			m, st, live, err := f.open(ctx)
 			if err != nil {
 				return err
 			}
@@ -48,7 +49,7 @@ flight (up to --grace), and exits.`,
 			protocols := new(http.Protocols)
 			protocols.SetHTTP1(true)
 			protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS
-			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Log: log}), Protocols: protocols,
+			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Keys: st, Log: log}), Protocols: protocols,
 				ReadHeaderTimeout: 10 * time.Second}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {

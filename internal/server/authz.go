@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"connectrpc.com/connect/v2"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -97,6 +98,23 @@ func (a *Authz) engine(ctx context.Context, c *v1.Consistency) (*engine.Engine, 
 	return a.Live.Engine(), nil
 }
 
+// scoped refuses, as not found, a question an organization's key asks
+// about another organization: the target must be in the key's
+// organization, and the subject (if any) one of its members.
+func scoped(ctx context.Context, e *engine.Engine, subject string, t rolecall.Target) error {
+	p, _ := PrincipalFrom(ctx)
+	if p.Operator {
+		return nil
+	}
+	if org, ok := e.OrgOf(t); ok && org != p.Org {
+		return connect.NewError(connect.CodeNotFound, t.String()+": no such target")
+	}
+	if subject != "" && !slices.Contains(e.Orgs(subject), p.Org) {
+		return connect.NewError(connect.CodeNotFound, subject+": no such user")
+	}
+	return nil
+}
+
 func ref(r *v1.ResourceRef) rolecall.ResourceRef {
 	return rolecall.ResourceRef{Type: r.GetType(), ID: r.GetId()}
 }
@@ -131,7 +149,11 @@ func (a *Authz) Check(ctx context.Context, r *v1.CheckRequest) (*v1.CheckRespons
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	d, err := e.Check(request(r))
+	req := request(r)
+	if err := scoped(ctx, e, req.Subject, req.Target); err != nil {
+		return nil, err
+	}
+	d, err := e.Check(req)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -148,15 +170,17 @@ func (a *Authz) CheckBulk(ctx context.Context, r *v1.CheckBulkRequest) (*v1.Chec
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	reqs := make([]engine.Request, len(r.Checks))
+	out := &v1.CheckBulkResponse{Results: make([]*v1.CheckResult, len(r.Checks)), Revision: uint64(e.Revision)}
 	for i, c := range r.Checks {
-		reqs[i] = request(c)
-	}
-	out := &v1.CheckBulkResponse{Results: make([]*v1.CheckResult, len(reqs)), Revision: uint64(e.Revision)}
-	for i, res := range e.CheckBulk(reqs) {
-		cr := &v1.CheckResult{Allowed: res.Decision.Allowed, Withheld: res.Decision.Withheld}
-		if res.Err != nil {
-			cr.Error = &v1.Error{Code: kindNames[rolecall.KindOf(res.Err)], Message: res.Err.Error()}
+		req := request(c)
+		if err := scoped(ctx, e, req.Subject, req.Target); err != nil {
+			out.Results[i] = &v1.CheckResult{Error: &v1.Error{Code: "not_found", Message: errMessage(err)}}
+			continue
+		}
+		d, err := e.Check(req)
+		cr := &v1.CheckResult{Allowed: d.Allowed, Withheld: d.Withheld}
+		if err != nil {
+			cr.Error = &v1.Error{Code: kindNames[rolecall.KindOf(err)], Message: err.Error()}
 		}
 		out.Results[i] = cr
 	}
@@ -182,7 +206,11 @@ func (a *Authz) Explain(ctx context.Context, r *v1.CheckRequest) (*v1.ExplainRes
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	d, err := e.Explain(request(r))
+	req := request(r)
+	if err := scoped(ctx, e, req.Subject, req.Target); err != nil {
+		return nil, err
+	}
+	d, err := e.Explain(req)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -202,7 +230,11 @@ func (a *Authz) Effective(ctx context.Context, r *v1.EffectiveRequest) (*v1.Effe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	eff, err := e.Effective(r.GetSubject(), target(r.GetTarget()), r.GetContext().AsMap())
+	t := target(r.GetTarget())
+	if err := scoped(ctx, e, r.GetSubject(), t); err != nil {
+		return nil, err
+	}
+	eff, err := e.Effective(r.GetSubject(), t, r.GetContext().AsMap())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -227,8 +259,17 @@ func (a *Authz) LookupResources(ctx context.Context, r *v1.LookupResourcesReques
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	in := r.GetIn()
+	if p, _ := PrincipalFrom(ctx); !p.Operator {
+		if in == "" {
+			in = p.Org
+		}
+		if err := scoped(ctx, e, r.GetSubject(), rolecall.ScopeTarget(in)); err != nil {
+			return nil, err
+		}
+	}
 	ids, next, err := e.LookupResources(engine.ResourceQuery{Subject: r.GetSubject(), Permission: r.GetPermission(), Type: r.GetType(),
-		In: r.GetIn(), Context: r.GetContext().AsMap(), Page: page(r.Page)})
+		In: in, Context: r.GetContext().AsMap(), Page: page(r.Page)})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -241,10 +282,22 @@ func (a *Authz) LookupSubjects(ctx context.Context, r *v1.LookupSubjectsRequest)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	res, err := e.LookupSubjects(engine.SubjectQuery{Permission: r.GetPermission(), Target: target(r.GetTarget()), Groups: r.GetGroups(),
+	t := target(r.GetTarget())
+	if err := scoped(ctx, e, "", t); err != nil {
+		return nil, err
+	}
+	res, err := e.LookupSubjects(engine.SubjectQuery{Permission: r.GetPermission(), Target: t, Groups: r.GetGroups(),
 		Context: r.GetContext().AsMap(), Page: page(r.Page)})
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	return &v1.LookupSubjectsResponse{Users: res.Users, Groups: res.Groups, Next: res.Next, Revision: uint64(e.Revision)}, nil
+}
+
+func errMessage(err error) string {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Message()
+	}
+	return err.Error()
 }

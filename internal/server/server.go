@@ -11,6 +11,8 @@ import (
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
 
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 )
@@ -18,6 +20,10 @@ import (
 // Options configure the API handler.
 type Options struct {
 	Live *engine.Live
+	// Admin performs admin acts.
+	Admin *admin.Service
+	// Keys authenticates callers by their API keys.
+	Keys rolecall.Reader
 	// MaxBodyBytes bounds a request's body (default 4 MiB).
 	MaxBodyBytes int
 	// Timeout bounds a call that sets no earlier deadline (default 30 s).
@@ -27,7 +33,8 @@ type Options struct {
 }
 
 // Handler returns the API on one handler: gRPC, gRPC-Web and Connect
-// (HTTP/JSON POST to /rolecall.v1.AuthzService/Check, ...), plus GET
+// (HTTP/JSON POST to /rolecall.v1.AuthzService/Check, ...), every call
+// authenticated by an API key ("Authorization: Bearer rck_..."), plus GET
 // /healthz reporting the index's revision.
 func Handler(o Options) http.Handler {
 	if o.MaxBodyBytes <= 0 {
@@ -39,8 +46,9 @@ func Handler(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	srv := connect.NewServer(deadline(o.Timeout), logFailures(o.Log))
+	srv := connect.NewServer(deadline(o.Timeout), logFailures(o.Log), authn(o.Keys, o.Live))
 	rolecallv1connect.RegisterAuthzServiceHandler(srv, &Authz{Live: o.Live})
+	rolecallv1connect.RegisterAdminServiceHandler(srv, &Admin{Service: o.Admin})
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/engine"
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
@@ -22,6 +24,9 @@ import (
 	"github.com/rolecall/rolecall/sqlite"
 	"github.com/rolecall/rolecall/transfer"
 )
+
+// tokens holds the API keys start made, by name.
+var tokens = map[string]string{}
 
 // start serves testdata/store/acme.jsonl (Re:infer) over HTTP/2 with TLS,
 // so every protocol works.
@@ -49,22 +54,55 @@ func start(t *testing.T) (*httptest.Server, rolecall.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: live}))
+	// keys: the operator's, ann's and bob's in acme, and a revoked one
+	keys := map[string]*rolecall.APIKey{}
+	for _, k := range []struct{ name, org, user string }{{"operator", "", ""}, {"ann", "acme", "ann"}, {"bob", "acme", "bob"}, {"revoked", "acme", "ann"}} {
+		key, token := server.NewKey(k.org, k.user, k.name, time.Now())
+		if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
+			t.Fatal(err)
+		}
+		tokens[k.name] = token
+		keys[k.name] = &key
+	}
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.RevokeAPIKey(keys["revoked"].ID, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Keys: st}))
 	ts.EnableHTTP2 = true
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	return ts, st
 }
 
+// bearer sends an API key with every call.
+func bearer(token string) connect.ClientInterceptor {
+	return func(next connect.ClientFunc) connect.ClientFunc {
+		return func(ctx context.Context, spec connect.Spec) (connect.ClientStream, error) {
+			ctx, info := connect.NewClientContext(ctx)
+			if token != "" {
+				info.RequestHeader().Set("Authorization", "Bearer "+token)
+			}
+			return next(ctx, spec)
+		}
+	}
+}
+
+func conn(ts *httptest.Server, as string, opts ...connecthttp.Option) *connect.Client {
+	return connect.NewClient(connecthttp.NewTransport(ts.Client(), ts.URL, opts...), bearer(tokens[as]))
+}
+
 func client(ts *httptest.Server, opts ...connecthttp.Option) rolecallv1connect.AuthzServiceClient {
-	return rolecallv1connect.NewAuthzServiceClient(connect.NewClient(connecthttp.NewTransport(ts.Client(), ts.URL, opts...)))
+	return rolecallv1connect.NewAuthzServiceClient(conn(ts, "ann", opts...))
 }
 
 // TestJSON: a plain JSON POST, the way a script or a curl user calls.
 func TestJSON(t *testing.T) {
 	ts, _ := start(t)
 	post := func(body string) (int, string) {
-		res, err := ts.Client().Post(ts.URL+"/rolecall.v1.AuthzService/Check", "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", ts.URL+"/rolecall.v1.AuthzService/Check", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tokens["operator"])
+		res, err := ts.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,5 +204,72 @@ func TestFreshness(t *testing.T) {
 	defer hres.Body.Close()
 	if b, _ := io.ReadAll(hres.Body); hres.StatusCode != 200 || !strings.Contains(string(b), `"status":"serving"`) {
 		t.Fatalf("healthz: %d %s", hres.StatusCode, b)
+	}
+}
+
+// TestKeys: every call needs a valid key; an organization's key reaches
+// nothing of another organization; admin acts run as the key's user.
+func TestKeys(t *testing.T) {
+	ts, _ := start(t)
+	ctx := context.Background()
+	check := &v1.CheckRequest{Subject: "bob", Permission: "view_sources", Target: &v1.Target{Scope: "claims"}}
+	for _, as := range []string{"", "revoked"} {
+		c := rolecallv1connect.NewAuthzServiceClient(conn(ts, as))
+		if _, err := c.Check(ctx, check); connect.CodeOf(err) != connect.CodeUnauthenticated {
+			t.Errorf("a call with key %q: %v, want unauthenticated", as, err)
+		}
+	}
+	ann := rolecallv1connect.NewAuthzServiceClient(conn(ts, "ann"))
+	if res, err := ann.Check(ctx, check); err != nil || !res.Allowed {
+		t.Fatalf("ann's key checks in acme: %v, %v", res, err)
+	}
+	for name, call := range map[string]func() error{
+		"check in globex": func() error {
+			_, err := ann.Check(ctx, &v1.CheckRequest{Subject: "bob", Permission: "view_sources", Target: &v1.Target{Scope: "globex"}})
+			return err
+		},
+		"lookup in globex": func() error {
+			_, err := ann.LookupResources(ctx, &v1.LookupResourcesRequest{Subject: "bob", Permission: "view_sources", Type: "source", In: "globex"})
+			return err
+		},
+		"subjects in globex": func() error {
+			_, err := ann.LookupSubjects(ctx, &v1.LookupSubjectsRequest{Permission: "view_sources", Target: &v1.Target{Scope: "globex"}})
+			return err
+		},
+		"audit of globex": func() error {
+			_, err := rolecallv1connect.NewAdminServiceClient(conn(ts, "ann")).Audit(ctx, &v1.AuditRequest{Org: "globex"})
+			return err
+		},
+	} {
+		if err := call(); connect.CodeOf(err) != connect.CodeNotFound {
+			t.Errorf("%s with acme's key: %v, want not found", name, err)
+		}
+	}
+	annAdmin := rolecallv1connect.NewAdminServiceClient(conn(ts, "ann"))
+	res, err := annAdmin.Act(ctx, &v1.ActRequest{Act: "grant_permissions", User: "bob", Scope: "claims", Permissions: []string{"view_sensitive_data"}})
+	if err != nil || res.Revision == 0 || res.Audit.GetActor() != "ann" {
+		t.Fatalf("ann grants through the API: %v, %v", res, err)
+	}
+	after, err := ann.Check(ctx, &v1.CheckRequest{Subject: "bob", Permission: "view_sensitive_data", Target: &v1.Target{Scope: "claims"},
+		Consistency: &v1.Consistency{AtLeastAsFresh: res.Revision}})
+	if err != nil || !after.Allowed {
+		t.Fatalf("reading the grant back at its revision: %v, %v", after, err)
+	}
+	bobAdmin := rolecallv1connect.NewAdminServiceClient(conn(ts, "bob"))
+	if _, err := bobAdmin.Act(ctx, &v1.ActRequest{Act: "grant_permissions", User: "ann", Scope: "claims", Permissions: []string{"view_labels"}}); connect.CodeOf(err) != connect.CodePermissionDenied ||
+		!strings.Contains(err.Error(), "bob does not hold modify_users") {
+		t.Fatalf("bob, without the right: %v, want permission denied naming it", err)
+	}
+	audit, err := annAdmin.Audit(ctx, &v1.AuditRequest{Org: "acme"})
+	if err != nil || len(audit.Events) != 1 || audit.Events[0].Act != "grant_permissions" {
+		t.Fatalf("the audit log through the API: %v, %v", audit, err)
+	}
+	ms, err := annAdmin.Members(ctx, &v1.MembersRequest{Org: "acme"})
+	if err != nil || len(ms.Members) != 2 {
+		t.Fatalf("members through the API: %v, %v", ms, err)
+	}
+	op := rolecallv1connect.NewAdminServiceClient(conn(ts, "operator"))
+	if _, err := op.Act(ctx, &v1.ActRequest{Act: "create_organization", New: "initech", Name: "Initech"}); err != nil {
+		t.Fatalf("the operator creates an organization: %v", err)
 	}
 }

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"slices"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect/v2"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/engine"
+)
+
+// An API key is written "rck_<id>.<secret>": the id finds the stored key,
+// whose hash must be the secret's.
+const keyPrefix = "rck_"
+
+// NewKey makes a key for an organization's user (org and user given) or
+// for the operator (both empty), and returns the stored form and the
+// token to hand out, once: the store keeps only the secret's hash.
+func NewKey(org, user, name string, now time.Time) (rolecall.APIKey, string) {
+	id := strings.ToLower(rand.Text()[:12])
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	s := base64.RawURLEncoding.EncodeToString(secret)
+	h := sha256.Sum256([]byte(s))
+	return rolecall.APIKey{ID: id, Org: org, User: user, Name: name, Hash: h[:], Created: now.UTC()},
+		keyPrefix + id + "." + s
+}
+
+// Principal is who calls: an organization's key, acting as its user, or
+// the operator's.
+type Principal struct {
+	Key      string
+	Org      string
+	User     string
+	Operator bool
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the caller of a call authenticated by Handler.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+var errUnauthenticated = connect.NewError(connect.CodeUnauthenticated,
+	`give an API key: header "Authorization: Bearer rck_..." (rolecall key create makes one)`)
+
+// authenticate checks a bearer token against the store.
+func authenticate(ctx context.Context, keys rolecall.Reader, header string) (Principal, error) {
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok {
+		return Principal{}, errUnauthenticated
+	}
+	id, secret, ok := strings.Cut(strings.TrimPrefix(token, keyPrefix), ".")
+	if !ok || !strings.HasPrefix(token, keyPrefix) {
+		return Principal{}, errUnauthenticated
+	}
+	k, found, err := keys.APIKey(ctx, id)
+	if err != nil {
+		return Principal{}, toStatus(err)
+	}
+	h := sha256.Sum256([]byte(secret))
+	if !found || subtle.ConstantTimeCompare(h[:], k.Hash) != 1 {
+		return Principal{}, connect.NewError(connect.CodeUnauthenticated, "the API key is not valid")
+	}
+	if !k.Revoked.IsZero() {
+		return Principal{}, connect.NewError(connect.CodeUnauthenticated, "the API key was revoked on "+k.Revoked.Format(time.DateOnly))
+	}
+	return Principal{Key: k.ID, Org: k.Org, User: k.User, Operator: k.Org == ""}, nil
+}
+
+// authn is the interceptor that authenticates every call before its
+// request is read. An organization's key works only while its user is a
+// member of its organization.
+func authn(keys rolecall.Reader, live *engine.Live) connect.ServerInterceptor {
+	return func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			info, _ := connect.CallInfoForServerContext(ctx)
+			p, err := authenticate(ctx, keys, info.RequestHeader().Get("Authorization"))
+			if err != nil {
+				return err
+			}
+			if !p.Operator && !slices.Contains(live.Engine().Orgs(p.User), p.Org) {
+				return connect.NewError(connect.CodeUnauthenticated, "the API key's user is no longer a member of "+p.Org)
+			}
+			return next(context.WithValue(ctx, principalKey{}, p), spec, stream)
+		}
+	}
+}
+
+// inOrg refuses, as not found, what an organization's key asks about
+// another organization.
+func inOrg(ctx context.Context, org string, what string) error {
+	p, _ := PrincipalFrom(ctx)
+	if p.Operator || org == p.Org {
+		return nil
+	}
+	return connect.NewError(connect.CodeNotFound, what+": no such object")
+}
