@@ -11,6 +11,7 @@ import (
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
+	"github.com/rolecall/rolecall/client"
 )
 
 // actorFlags say who acts.
@@ -112,11 +113,23 @@ func parseRequest(act string, args []string) (admin.Request, error) {
 	return r, nil
 }
 
+func printResult(cmd *cobra.Command, asJSON bool, res admin.Result) error {
+	out := cmd.OutOrStdout()
+	if asJSON {
+		return printJSON(out, res)
+	}
+	fmt.Fprintf(out, "accepted at revision %d\n", res.Revision)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
+	return nil
+}
+
 func actCmd() *cobra.Command {
 	var f storeFlags
 	var who actorFlags
 	cmd := &cobra.Command{
-		Use:   "act --model M [--store S] (--as USER | --operator) ACT [key=value...]",
+		Use:   "act (--model M [--store S] (--as USER | --operator) | --addr A --key K) ACT [key=value...]",
 		Short: "Perform an admin act (bind_role, grant_permissions, invite, ...), authorized and audited",
 		Long: `Performs one admin act through the admin layer: the act is authorized by the
 engine against the actor's own rights, checked against the model's admin
@@ -130,11 +143,24 @@ kind, recipient, private_id, not_before and not_after (RFC 3339), base (the
 revision an edit is based on).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := who.actor()
+			req, err := parseRequest(args[0], args[1:])
 			if err != nil {
 				return err
 			}
-			req, err := parseRequest(args[0], args[1:])
+			if c, err := f.remote(); err != nil {
+				return err
+			} else if c != nil {
+				done, err := c.Do(cmd.Context(), client.Act{Act: req.Act, Org: req.Org, Scope: req.Scope, Level: req.Level, Name: req.Name,
+					New: req.New, User: req.User, Email: req.Email, Group: req.Group, Role: req.Role, Domain: req.Domain, Offer: req.Offer,
+					Kind: req.Kind, Recipient: req.Recipient, PrivateID: req.PrivateID, Resource: req.Resource, Permissions: req.Permissions,
+					AddPermissions: req.AddPermissions, RemovePermissions: req.RemovePermissions, NotBefore: req.NotBefore,
+					NotAfter: req.NotAfter, Base: req.Base})
+				if err != nil {
+					return err
+				}
+				return printResult(cmd, f.json, admin.Result{Revision: done.Revision, Warnings: done.Warnings, Audit: done.Audit})
+			}
+			a, err := who.actor()
 			if err != nil {
 				return err
 			}
@@ -147,15 +173,7 @@ revision an edit is based on).`,
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if f.json {
-				return printJSON(out, res)
-			}
-			fmt.Fprintf(out, "accepted at revision %d\n", res.Revision)
-			for _, w := range res.Warnings {
-				fmt.Fprintf(out, "warning: %s\n", w)
-			}
-			return nil
+			return printResult(cmd, f.json, res)
 		},
 	}
 	f.add(cmd)
@@ -173,10 +191,7 @@ func auditCmd() *cobra.Command {
 		Short: "List an organization's audit log, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := who.actor()
-			if err != nil {
-				return err
-			}
+			var err error
 			for _, t := range []struct {
 				s string
 				v *time.Time
@@ -187,14 +202,27 @@ func auditCmd() *cobra.Command {
 					}
 				}
 			}
-			svc, done, err := f.service(cmd.Context())
-			if err != nil {
+			var evs []rolecall.AuditEvent
+			var next string
+			if c, err := f.remote(); err != nil {
 				return err
-			}
-			defer done()
-			evs, next, err := svc.Audit(cmd.Context(), a, q)
-			if err != nil {
-				return err
+			} else if c != nil {
+				if evs, next, err = c.Audit(cmd.Context(), q); err != nil {
+					return err
+				}
+			} else {
+				a, err := who.actor()
+				if err != nil {
+					return err
+				}
+				svc, done, err := f.service(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer done()
+				if evs, next, err = svc.Audit(cmd.Context(), a, q); err != nil {
+					return err
+				}
 			}
 			out := cmd.OutOrStdout()
 			if f.json {

@@ -244,6 +244,25 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(body, `"allowed":true`) {
 		t.Fatalf("check over HTTP/JSON: %q", body)
 	}
+	// the command line as a client of the server
+	remote := func(args ...string) []string { return append(args, "--addr", "http://"+addr, "--key", token) }
+	for _, s := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{remote("check", "bob", "view_sources", "source:mail"), 0, "allowed (revision 1)"},
+		{remote("explain", "bob", "sources_admin", "source:mail"), 0, "missing: sources_admin"},
+		{remote("lookup", "resources", "bob", "view_sources", "source"), 0, "invoices\nmail\n"},
+		{remote("act", "grant_permissions", "user=ann", "scope=claims", "permissions=view_labels"), 1, "bob does not hold modify_users"},
+		{remote("audit", "--org", "acme"), 1, "may not read the audit log"},
+		{[]string{"check", "bob", "view_sources", "claims", "--addr", "http://" + addr}, 1, "needs an API key"},
+	} {
+		code, out, errs := run(s.args...)
+		if code != s.code || !strings.Contains(out+errs, s.want) {
+			t.Errorf("rolecall %s: exit %d (want %d), want %q in:\n%s%s", strings.Join(s.args, " "), code, s.code, s.want, out, errs)
+		}
+	}
 	cancel()
 	if code := <-done; code != 0 || !strings.Contains(out.String(), "stopped") {
 		t.Fatalf("serve exited %d:\n%s", code, out.String())

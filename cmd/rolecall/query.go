@@ -6,21 +6,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/client"
 	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/model"
 )
 
-// storeFlags are the flags every command reading a store takes.
+// storeFlags are the flags of commands that read a store in-process, or
+// call a server with --addr.
 type storeFlags struct {
 	store   string
 	model   string
+	addr    string
+	key     string
 	atLeast uint64
 	wait    time.Duration
 	json    bool
@@ -28,8 +33,30 @@ type storeFlags struct {
 
 func (f *storeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.store, "store", "", "SQLite file path or postgres:// URL (default "+defaultStore+")")
-	cmd.Flags().StringVar(&f.model, "model", "", "the model: a preset name or a model file (required)")
+	cmd.Flags().StringVar(&f.model, "model", "", "the model: a preset name or a model file (required without --addr)")
+	cmd.Flags().StringVar(&f.addr, "addr", os.Getenv("ROLECALL_ADDR"), "call the server at this address (http://host:port) instead of reading a store; default $ROLECALL_ADDR")
+	cmd.Flags().StringVar(&f.key, "key", os.Getenv("ROLECALL_KEY"), "the API key for --addr; default $ROLECALL_KEY")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON instead of text")
+}
+
+// remote returns a client of the server --addr names, or nil.
+func (f *storeFlags) remote() (*client.Client, error) {
+	if f.addr == "" {
+		return nil, nil
+	}
+	if f.key == "" {
+		return nil, fmt.Errorf("--addr needs an API key: --key or $ROLECALL_KEY (rolecall key create makes one)")
+	}
+	return client.New(f.addr, f.key), nil
+}
+
+// remoteTarget reads a target without a model: "type:id" is a resource,
+// anything else a scope.
+func remoteTarget(s string) rolecall.Target {
+	if typ, id, ok := strings.Cut(s, ":"); ok && typ != "" && id != "" {
+		return rolecall.ResourceTarget(typ, id)
+	}
+	return rolecall.ScopeTarget(s)
 }
 
 // addFresh adds the flags of commands that answer access questions.
@@ -115,17 +142,36 @@ The data is read from the store; --at-least REV waits until the answer
 reflects revision REV (the revision a write returned).`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, done, err := f.engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			req := engine.Request{Subject: args[0], Permission: args[1], Target: parseTarget(e, args[2])}
 			var d rolecall.Decision
-			if explain {
-				d, err = e.Explain(req)
-			} else {
-				d, err = e.Check(req)
+			var rev rolecall.Revision
+			c, err := f.remote()
+			switch {
+			case err != nil:
+				return err
+			case c != nil:
+				q := client.Question{Subject: args[0], Permission: args[1], Target: remoteTarget(args[2]),
+					Consistency: client.Consistency{AtLeastAsFresh: rolecall.Revision(f.atLeast)}}
+				if explain {
+					d, rev, err = c.Explain(cmd.Context(), q)
+				} else {
+					d, rev, err = c.Check(cmd.Context(), q)
+				}
+			default:
+				e, done, err := f.engine(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer done()
+				req := engine.Request{Subject: args[0], Permission: args[1], Target: parseTarget(e, args[2])}
+				if explain {
+					d, err = e.Explain(req)
+				} else {
+					d, err = e.Check(req)
+				}
+				if err != nil {
+					return err
+				}
+				rev = e.Revision
 			}
 			if err != nil {
 				return err
@@ -136,7 +182,7 @@ reflects revision REV (the revision a write returned).`,
 				if err := printJSON(out, struct {
 					rolecall.Decision
 					Revision rolecall.Revision `json:"revision"`
-				}{d, e.Revision}); err != nil {
+				}{d, rev}); err != nil {
 					return err
 				}
 			case explain && d.Explanation != nil:
@@ -146,7 +192,7 @@ reflects revision REV (the revision a write returned).`,
 				if d.Allowed {
 					verdict = "allowed"
 				}
-				fmt.Fprintf(out, "%s (revision %d)\n", verdict, e.Revision)
+				fmt.Fprintf(out, "%s (revision %d)\n", verdict, rev)
 			}
 			if !d.Allowed && !explain {
 				return exitError{3}
@@ -201,6 +247,16 @@ func lookupCmd() *cobra.Command {
 		Short: "The resources of TYPE on which USER may do PERMISSION (or an action), in a stable order",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, err := rf.remote(); err != nil {
+				return err
+			} else if c != nil {
+				ids, next, err := c.LookupResources(cmd.Context(), args[0], args[1], args[2], in, rolecall.Page{After: after, Limit: limit},
+					client.Consistency{AtLeastAsFresh: rolecall.Revision(rf.atLeast)})
+				if err != nil {
+					return err
+				}
+				return printPage(cmd.OutOrStdout(), rf.json, ids, nil, next, 0)
+			}
 			e, done, err := rf.engine(cmd.Context())
 			if err != nil {
 				return err

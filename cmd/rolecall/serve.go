@@ -75,7 +75,8 @@ flight (up to --grace), and exits.`,
 			return nil
 		},
 	}
-	f.add(cmd)
+	cmd.Flags().StringVar(&f.store, "store", "", "SQLite file path or postgres:// URL (default "+defaultStore+")")
+	cmd.Flags().StringVar(&f.model, "model", "", "the model: a preset name or a model file (default reinfer)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:7080", "where to listen")
 	cmd.Flags().DurationVar(&follow, "follow", 200*time.Millisecond, "how often to look for writes by other processes")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long in-flight calls may take to finish on shutdown")
