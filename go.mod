@@ -4,7 +4,10 @@ go 1.26.8
 
 require (
 	cel.dev/cel-go v0.33.2
+	connectrpc.com/connect v1.11.0
 	connectrpc.com/connect/v2 v2.0.2
+	connectrpc.com/grpchealth v1.4.0
+	connectrpc.com/grpcreflect/v2 v2.0.0
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/pressly/goose/v3 v3.29.0

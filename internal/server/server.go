@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"time"
 
+	connectv1 "connectrpc.com/connect"
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect/v2"
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
@@ -49,8 +52,10 @@ func Handler(o Options) http.Handler {
 	srv := connect.NewServer(deadline(o.Timeout), logFailures(o.Log), authn(o.Keys, o.Live))
 	rolecallv1connect.RegisterAuthzServiceHandler(srv, &Authz{Live: o.Live})
 	rolecallv1connect.RegisterAdminServiceHandler(srv, &Admin{Service: o.Admin})
+	grpcreflect.Register(srv) // the schema is public: it is in the repository
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes))
+	mux.Handle(grpchealth.NewHandler(health{o.Keys}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"status": "serving", "revision": o.Live.Revision()})
@@ -84,4 +89,20 @@ func logFailures(log *slog.Logger) connect.ServerInterceptor {
 			return err
 		}
 	}
+}
+
+// health answers the gRPC health protocol: serving while the store
+// answers.
+type health struct{ store rolecall.Reader }
+
+func (h health) Check(ctx context.Context, r *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	switch r.Service {
+	case "", rolecallv1connect.AuthzServiceName, rolecallv1connect.AdminServiceName:
+	default:
+		return nil, connectv1.NewError(connectv1.CodeNotFound, errors.New("no such service: "+r.Service))
+	}
+	if _, err := h.store.Head(ctx); err != nil {
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
 }

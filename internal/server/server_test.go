@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/grpcreflect/v2"
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
@@ -271,5 +273,34 @@ func TestKeys(t *testing.T) {
 	op := rolecallv1connect.NewAdminServiceClient(conn(ts, "operator"))
 	if _, err := op.Act(ctx, &v1.ActRequest{Act: "create_organization", New: "initech", Name: "Initech"}); err != nil {
 		t.Fatalf("the operator creates an organization: %v", err)
+	}
+}
+
+// TestHealthAndReflection: the gRPC health protocol (no key needed) and
+// server reflection.
+func TestHealthAndReflection(t *testing.T) {
+	ts, _ := start(t)
+	res, err := ts.Client().Post(ts.URL+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), "SERVING") {
+		t.Fatalf("health: %d %s", res.StatusCode, b)
+	}
+	rc := grpcreflect.NewClient(conn(ts, "", connecthttp.WithGRPC()))
+	stream := rc.NewStream(context.Background())
+	defer stream.Close()
+	names, err := stream.ListServices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range names {
+		got = append(got, string(n))
+	}
+	if !slices.Contains(got, rolecallv1connect.AuthzServiceName) || !slices.Contains(got, rolecallv1connect.AdminServiceName) {
+		t.Fatalf("reflection lists %v", got)
 	}
 }
