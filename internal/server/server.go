@@ -37,8 +37,9 @@ type Options struct {
 
 // Handler returns the API on one handler: gRPC, gRPC-Web and Connect
 // (HTTP/JSON POST to /rolecall.v1.AuthzService/Check, ...), every call
-// authenticated by an API key ("Authorization: Bearer rck_..."), plus GET
-// /healthz reporting the index's revision.
+// authenticated by an API key ("Authorization: Bearer rck_..."), plus the
+// gRPC health protocol, server reflection, GET /healthz reporting the
+// index's revision, and GET /metrics for Prometheus.
 func Handler(o Options) http.Handler {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 4 << 20
@@ -49,13 +50,15 @@ func Handler(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	srv := connect.NewServer(deadline(o.Timeout), logFailures(o.Log), authn(o.Keys, o.Live))
+	met := newMetrics(o.Live, o.Keys)
+	srv := connect.NewServer(met.interceptor, deadline(o.Timeout), logFailures(o.Log), authn(o.Keys, o.Live))
 	rolecallv1connect.RegisterAuthzServiceHandler(srv, &Authz{Live: o.Live})
 	rolecallv1connect.RegisterAdminServiceHandler(srv, &Admin{Service: o.Admin})
 	grpcreflect.Register(srv) // the schema is public: it is in the repository
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes))
 	mux.Handle(grpchealth.NewHandler(health{o.Keys}))
+	mux.Handle("GET /metrics", met.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"status": "serving", "revision": o.Live.Revision()})
