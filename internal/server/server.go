@@ -25,7 +25,8 @@ type Options struct {
 	Live *engine.Live
 	// Admin performs admin acts.
 	Admin *admin.Service
-	// Keys authenticates callers by their API keys.
+	// Keys is the store: it authenticates callers by their API keys, and
+	// Watch reads its change log.
 	Keys rolecall.Reader
 	// MaxBodyBytes bounds a request's body (default 4 MiB).
 	MaxBodyBytes int
@@ -54,6 +55,8 @@ func Handler(o Options) http.Handler {
 	srv := connect.NewServer(met.interceptor, deadline(o.Timeout), logFailures(o.Log), authn(o.Keys, o.Live))
 	rolecallv1connect.RegisterAuthzServiceHandler(srv, &Authz{Live: o.Live})
 	rolecallv1connect.RegisterAdminServiceHandler(srv, &Admin{Service: o.Admin})
+	rolecallv1connect.RegisterWatchServiceHandler(srv, &Watch{Store: o.Keys})
+	rolecallv1connect.RegisterModelServiceHandler(srv, &Model{Model: o.Live.Engine().Model()})
 	grpcreflect.Register(srv) // the schema is public: it is in the repository
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes))
@@ -66,10 +69,14 @@ func Handler(o Options) http.Handler {
 	return mux
 }
 
-// deadline gives every call a deadline, unless it has an earlier one.
+// deadline gives every unary call a deadline, unless it has an earlier
+// one; a stream (Watch) lasts as long as its caller wants.
 func deadline(d time.Duration) connect.ServerInterceptor {
 	return func(next connect.ServerFunc) connect.ServerFunc {
 		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			if spec.StreamType != connect.StreamTypeUnary {
+				return next(ctx, spec, stream)
+			}
 			ctx, cancel := context.WithTimeout(ctx, d)
 			defer cancel()
 			return next(ctx, spec, stream)

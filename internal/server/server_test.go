@@ -304,3 +304,48 @@ func TestHealthAndReflection(t *testing.T) {
 		t.Fatalf("reflection lists %v", got)
 	}
 }
+
+// TestWatchAndModel: Watch streams changes after a revision, only the
+// key's organization's; the model can be read and model files checked.
+func TestWatchAndModel(t *testing.T) {
+	ts, st := start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w := rolecallv1connect.NewWatchServiceClient(conn(ts, "ann"))
+	stream, err := w.Watch(ctx, &v1.WatchRequest{Kinds: []string{"binding"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	var got []string
+	for len(got) < 3 {
+		c, err := stream.Receive()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		got = append(got, c.Key)
+		if c.Org != "acme" || c.Kind != "binding" {
+			t.Fatalf("acme's key received %s %s of %q", c.Kind, c.Key, c.Org)
+		}
+	}
+	// a commit while watching arrives too
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error {
+		return tx.CreateBinding(&rolecall.Binding{ID: "live-one", Subject: rolecall.UserSubject("ann"), Permissions: []string{"view_labels"}, Scope: "claims"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := stream.Receive()
+	if err != nil || c.Key != "live-one" {
+		t.Fatalf("the change committed while watching: %v, %v", c, err)
+	}
+
+	m := rolecallv1connect.NewModelServiceClient(conn(ts, "bob"))
+	got2, err := m.Get(ctx, &v1.GetModelRequest{})
+	if err != nil || got2.Id != "reinfer" || !strings.Contains(got2.Text, "view_sources") {
+		t.Fatalf("Get model = %v, %v", got2, err)
+	}
+	v, err := m.Validate(ctx, &v1.ValidateModelRequest{Name: "bad.yaml", Source: "model: x\nlevels: 3\n"})
+	if err != nil || v.Ok || len(v.Problems) == 0 || !strings.Contains(v.Problems[0], "bad.yaml:") {
+		t.Fatalf("Validate = %v, %v", v, err)
+	}
+}

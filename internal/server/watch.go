@@ -1,0 +1,98 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/rolecall/rolecall"
+	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
+	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
+	"github.com/rolecall/rolecall/model"
+)
+
+// Watch streams the change log.
+type Watch struct {
+	rolecallv1connect.UnimplementedWatchServiceHandler
+	Store rolecall.Reader
+	// Poll is how often to look for new changes (default 100 ms).
+	Poll time.Duration
+}
+
+// Watch sends changes after req.After until the call ends.
+func (w *Watch) Watch(ctx context.Context, req *v1.WatchRequest, stream rolecallv1connect.WatchServiceWatchServerStream) error {
+	poll := w.Poll
+	if poll <= 0 {
+		poll = 100 * time.Millisecond
+	}
+	p, _ := PrincipalFrom(ctx)
+	after := rolecall.Revision(req.After)
+	for {
+		cs, err := w.Store.Changes(ctx, after, 1000)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return nil
+			}
+			return toStatus(err)
+		}
+		for _, c := range cs {
+			after = c.Revision
+			if !p.Operator && c.Org != p.Org {
+				continue // another organization's, or a user (users are global)
+			}
+			if len(req.Kinds) > 0 && !slices.Contains(req.Kinds, string(c.Kind)) {
+				continue
+			}
+			if err := stream.Send(&v1.Change{Revision: uint64(c.Revision), Seq: int32(c.Seq), Org: c.Org, Kind: string(c.Kind),
+				Key: c.Key, Deleted: c.Deleted, Value: string(c.Value), At: timestamppb.New(c.At)}); err != nil {
+				return err
+			}
+		}
+		if len(cs) > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(poll):
+		}
+	}
+}
+
+// Model describes the model the server runs and checks model files.
+type Model struct {
+	rolecallv1connect.UnimplementedModelServiceHandler
+	Model *model.Model
+}
+
+// Get describes the model.
+func (m *Model) Get(context.Context, *v1.GetModelRequest) (*v1.GetModelResponse, error) {
+	var b bytes.Buffer
+	m.Model.Show(&b)
+	return &v1.GetModelResponse{Id: m.Model.ID, Name: m.Model.Name, Text: b.String()}, nil
+}
+
+// Validate checks a model file.
+func (m *Model) Validate(_ context.Context, r *v1.ValidateModelRequest) (*v1.ValidateModelResponse, error) {
+	name := r.Name
+	if name == "" {
+		name = "model.yaml"
+	}
+	if _, err := model.Parse(name, []byte(r.Source)); err != nil {
+		var list interface{ Unwrap() []error }
+		out := &v1.ValidateModelResponse{}
+		if errors.As(err, &list) {
+			for _, e := range list.Unwrap() {
+				out.Problems = append(out.Problems, e.Error())
+			}
+		} else {
+			out.Problems = []string{err.Error()}
+		}
+		return out, nil
+	}
+	return &v1.ValidateModelResponse{Ok: true}, nil
+}
