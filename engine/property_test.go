@@ -494,7 +494,7 @@ func check(t interface {
 // TestEngineAgreesWithBruteForceOnPresets runs the same comparison on the
 // fixture of every preset's scenario file.
 func TestEngineAgreesWithBruteForceOnPresets(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/scenarios/*.yaml")
+	files, _ := filepath.Glob("../scenario/presets/*.yaml")
 	if len(files) == 0 {
 		t.Fatal("no scenario files found")
 	}

@@ -12,7 +12,7 @@ import (
 // TestPresetScenarios runs the scenario file of every preset: every access
 // case must pass.
 func TestPresetScenarios(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/scenarios/*.yaml")
+	files, _ := filepath.Glob("presets/*.yaml")
 	if len(files) < 4 {
 		t.Fatalf("found %d scenario files, want one per preset", len(files))
 	}

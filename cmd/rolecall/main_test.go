@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ func TestModelShow(t *testing.T) {
 }
 
 func TestScenarios(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/scenarios/*.yaml")
+	files, _ := filepath.Glob("../../scenario/presets/*.yaml")
 	code, out, errs := run(append([]string{"scenarios"}, files...)...)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || !strings.HasSuffix(lines[len(lines)-1], " passed, 0 failed") {
@@ -70,7 +71,7 @@ cases:
 }
 
 func TestDemo(t *testing.T) {
-	code, out, errs := run("demo", "inbox", "--file", "../../testdata/scenarios/inbox.yaml", "--case", "IN-P0[12]")
+	code, out, errs := run("demo", "inbox", "--file", "../../scenario/presets/inbox.yaml", "--case", "IN-P0[12]")
 	if code != 0 || !strings.Contains(out, "== IN-P02") || !strings.Contains(out, "DENIED: olga document.upload on inbox claims") {
 		t.Fatalf("exit %d:\n%s\n%s", code, out, errs)
 	}
@@ -267,4 +268,64 @@ func TestServe(t *testing.T) {
 	if code := <-done; code != 0 || !strings.Contains(out.String(), "stopped") {
 		t.Fatalf("serve exited %d:\n%s", code, out.String())
 	}
+}
+
+// TestServeDemo seeds a preset's demo organization into an empty store
+// and prints keys that work.
+func TestServeDemo(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		root := newRoot(out, io.Discard)
+		root.SetArgs([]string{"serve", "--demo", "--store", db, "--model", "infosum", "--addr", addr})
+		done <- root.ExecuteContext(ctx)
+	}()
+	var key string
+	for i := 0; i < 200 && key == ""; i++ {
+		time.Sleep(20 * time.Millisecond)
+		for _, line := range strings.Split(out.String(), "\n") {
+			if k, ok := strings.CutPrefix(line, "key for olivia in acme: "); ok {
+				key = k
+			}
+		}
+	}
+	if key == "" || !strings.Contains(out.String(), "seeded the infosum demo") {
+		t.Fatalf("serve --demo printed:\n%s", out.String())
+	}
+	time.Sleep(100 * time.Millisecond)
+	code, got, errs := run("check", "--addr", "http://"+addr, "--key", key, "olivia", "roles.update", "acme")
+	if code != 0 || !strings.Contains(got, "allowed") {
+		t.Fatalf("a check with the demo key: exit %d\n%s%s", code, got, errs)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

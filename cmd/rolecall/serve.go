@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,13 +15,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/internal/server"
+	"github.com/rolecall/rolecall/model"
+	"github.com/rolecall/rolecall/scenario"
+	"github.com/rolecall/rolecall/transfer"
 )
 
 func serveCmd() *cobra.Command {
 	var f storeFlags
 	var addr string
+	var demo bool
 	var follow, grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [--addr HOST:PORT] [--store S] [--model M]",
@@ -38,6 +44,11 @@ flight (up to --grace), and exits.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if demo {
+				if err := seedDemo(ctx, cmd, &f); err != nil {
+					return err
+				}
+			}
 			m, st, live, err := f.open(ctx)
 			if err != nil {
 				return err
@@ -78,6 +89,7 @@ flight (up to --grace), and exits.`,
 	cmd.Flags().StringVar(&f.store, "store", "", "SQLite file path or postgres:// URL (default "+defaultStore+")")
 	cmd.Flags().StringVar(&f.model, "model", "", "the model: a preset name or a model file (default reinfer)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:7080", "where to listen")
+	cmd.Flags().BoolVar(&demo, "demo", false, "seed the preset's demo organization into an empty store, and print API keys to try it with")
 	cmd.Flags().DurationVar(&follow, "follow", 200*time.Millisecond, "how often to look for writes by other processes")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long in-flight calls may take to finish on shutdown")
 	return cmd
@@ -88,4 +100,94 @@ func storeName(s string) string {
 		return defaultStore
 	}
 	return s
+}
+
+// seedDemo writes the preset's demo organization (the fixture of its
+// scenario file) into an empty store, and prints an operator key and a key
+// for each organization's first member, once.
+func seedDemo(ctx context.Context, cmd *cobra.Command, f *storeFlags) error {
+	st, err := openStore(ctx, f.store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	head, err := st.Head(ctx)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if head > 0 {
+		fmt.Fprintf(out, "the store is at revision %d already; --demo seeds only an empty store\n", head)
+		return nil
+	}
+	src, err := scenario.PresetFile(f.model)
+	if err != nil {
+		return fmt.Errorf("--demo needs a preset with a demo organization (%v): %w", model.Presets(), err)
+	}
+	s, err := scenario.Parse(f.model+".yaml", src, scenario.Options{Model: f.model})
+	if err != nil {
+		return err
+	}
+	d, err := s.Fixture()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if _, err := transfer.ExportSnapshot(d, "", &buf); err != nil {
+		return err
+	}
+	n, _, err := transfer.Import(ctx, st, &buf, transfer.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "seeded the %s demo: %d objects\n", f.model, n)
+	op, token := server.NewKey("", "", "demo operator", time.Now())
+	keys := []struct {
+		k     rolecall.APIKey
+		token string
+	}{{op, token}}
+	seen := map[string]bool{}
+	for _, ms := range d.Memberships {
+		org := orgOf(d, ms.Scope)
+		if seen[org] {
+			continue
+		}
+		seen[org] = true
+		k, t := server.NewKey(org, ms.User, "demo", time.Now())
+		keys = append(keys, struct {
+			k     rolecall.APIKey
+			token string
+		}{k, t})
+	}
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error {
+		for i := range keys {
+			if err := tx.CreateAPIKey(&keys[i].k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		who := "the operator"
+		if k.k.Org != "" {
+			who = k.k.User + " in " + k.k.Org
+		}
+		fmt.Fprintf(out, "key for %s: %s\n", who, k.token)
+	}
+	fmt.Fprintln(out, "keep them now: they are not shown again")
+	return nil
+}
+
+// orgOf walks a scope up to its organization in the data.
+func orgOf(d *rolecall.Snapshot, scope string) string {
+	parent := map[string]string{}
+	for _, s := range d.Scopes {
+		parent[s.ID] = s.Parent
+	}
+	for parent[scope] != "" {
+		scope = parent[scope]
+	}
+	return scope
 }
