@@ -30,6 +30,7 @@ import (
 type Client struct {
 	authz rolecallv1connect.AuthzServiceClient
 	admin rolecallv1connect.AdminServiceClient
+	imp   rolecallv1connect.ImportServiceClient
 }
 
 // Option configures a Client.
@@ -56,7 +57,8 @@ func New(addr, key string, opts ...Option) *Client {
 		opt(&o)
 	}
 	c := connect.NewClient(connecthttp.NewTransport(o.http, addr, o.protocol...), bearer(key))
-	return &Client{authz: rolecallv1connect.NewAuthzServiceClient(c), admin: rolecallv1connect.NewAdminServiceClient(c)}
+	return &Client{authz: rolecallv1connect.NewAuthzServiceClient(c), admin: rolecallv1connect.NewAdminServiceClient(c),
+		imp: rolecallv1connect.NewImportServiceClient(c)}
 }
 
 func bearer(key string) connect.ClientInterceptor {
@@ -362,4 +364,14 @@ func (c *Client) Audit(ctx context.Context, q rolecall.AuditQuery) ([]rolecall.A
 		out = append(out, auditEvent(e))
 	}
 	return out, res.Next, nil
+}
+
+// Import writes objects given as JSON Lines (the format of `rolecall
+// export`) in one transaction; the operator's key only.
+func (c *Client) Import(ctx context.Context, lines []string) (int, rolecall.Revision, error) {
+	res, err := c.imp.Import(ctx, &v1.ImportRequest{Lines: lines})
+	if err != nil {
+		return 0, 0, fromStatus("client.Import", err)
+	}
+	return int(res.Objects), rolecall.Revision(res.Revision), nil
 }

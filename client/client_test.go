@@ -49,7 +49,7 @@ func serve(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Keys: st}))
+	ts := httptest.NewServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st}))
 	t.Cleanup(ts.Close)
 	return ts.URL, token
 }

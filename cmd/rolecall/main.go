@@ -56,6 +56,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(modelCmd(), scenariosCmd(), demoCmd(), importCmd(), exportCmd(),
 		checkCmd(false), checkCmd(true), effectiveCmd(), lookupCmd(), deleteCmd(), moveCmd(),
-		actCmd(), auditCmd(), serveCmd(), keyCmd())
+		actCmd(), auditCmd(), serveCmd(), keyCmd(), benchCmd())
 	return root
 }

@@ -60,7 +60,7 @@ flight (up to --grace), and exits.`,
 			protocols := new(http.Protocols)
 			protocols.SetHTTP1(true)
 			protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS
-			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Keys: st, Log: log}), Protocols: protocols,
+			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st, Log: log}), Protocols: protocols,
 				ReadHeaderTimeout: 10 * time.Second}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect/v2"
@@ -77,17 +78,48 @@ func authenticate(ctx context.Context, keys rolecall.Reader, header string) (Pri
 	return Principal{Key: k.ID, Org: k.Org, User: k.User, Operator: k.Org == ""}, nil
 }
 
+// keyTTL is how long a verified key is trusted without reading the store
+// again: a revocation takes effect within it.
+const keyTTL = 2 * time.Second
+
+// keyCache remembers verified tokens for keyTTL, so a call does not read
+// the store to authenticate.
+type keyCache struct {
+	keys rolecall.Reader
+	m    sync.Map // token -> cachedKey
+}
+
+type cachedKey struct {
+	p     Principal
+	until time.Time
+}
+
+func (c *keyCache) authenticate(ctx context.Context, header string) (Principal, error) {
+	if v, ok := c.m.Load(header); ok {
+		if ck := v.(cachedKey); time.Now().Before(ck.until) {
+			return ck.p, nil
+		}
+		c.m.Delete(header)
+	}
+	p, err := authenticate(ctx, c.keys, header)
+	if err == nil {
+		c.m.Store(header, cachedKey{p, time.Now().Add(keyTTL)})
+	}
+	return p, err
+}
+
 // authn is the interceptor that authenticates every call before its
 // request is read. An organization's key works only while its user is a
 // member of its organization.
 func authn(keys rolecall.Reader, live *engine.Live) connect.ServerInterceptor {
+	cache := &keyCache{keys: keys}
 	return func(next connect.ServerFunc) connect.ServerFunc {
 		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 			if strings.HasPrefix(spec.Procedure, "/grpc.reflection.") {
 				return next(ctx, spec, stream) // the schema is public
 			}
 			info, _ := connect.CallInfoForServerContext(ctx)
-			p, err := authenticate(ctx, keys, info.RequestHeader().Get("Authorization"))
+			p, err := cache.authenticate(ctx, info.RequestHeader().Get("Authorization"))
 			if err != nil {
 				return err
 			}

@@ -25,9 +25,9 @@ type Options struct {
 	Live *engine.Live
 	// Admin performs admin acts.
 	Admin *admin.Service
-	// Keys is the store: it authenticates callers by their API keys, and
-	// Watch reads its change log.
-	Keys rolecall.Reader
+	// Store is the store: it authenticates callers by their API keys,
+	// Watch reads its change log, Import writes to it.
+	Store rolecall.Store
 	// MaxBodyBytes bounds a request's body (default 4 MiB).
 	MaxBodyBytes int
 	// Timeout bounds a call that sets no earlier deadline (default 30 s).
@@ -51,16 +51,17 @@ func Handler(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	met := newMetrics(o.Live, o.Keys)
-	srv := connect.NewServer(met.interceptor, deadline(o.Timeout), logFailures(o.Log), authn(o.Keys, o.Live))
+	met := newMetrics(o.Live, o.Store)
+	srv := connect.NewServer(met.interceptor, deadline(o.Timeout), logFailures(o.Log), authn(o.Store, o.Live))
 	rolecallv1connect.RegisterAuthzServiceHandler(srv, &Authz{Live: o.Live})
 	rolecallv1connect.RegisterAdminServiceHandler(srv, &Admin{Service: o.Admin})
-	rolecallv1connect.RegisterWatchServiceHandler(srv, &Watch{Store: o.Keys})
+	rolecallv1connect.RegisterWatchServiceHandler(srv, &Watch{Store: o.Store})
+	rolecallv1connect.RegisterImportServiceHandler(srv, &Import{Store: o.Store, Live: o.Live})
 	rolecallv1connect.RegisterModelServiceHandler(srv, &Model{Model: o.Live.Engine().Model()})
 	grpcreflect.Register(srv) // the schema is public: it is in the repository
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes))
-	mux.Handle(grpchealth.NewHandler(health{o.Keys}))
+	mux.Handle(grpchealth.NewHandler(health{o.Store}))
 	mux.Handle("GET /metrics", met.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -69,7 +69,7 @@ func start(t *testing.T) (*httptest.Server, rolecall.Store) {
 	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.RevokeAPIKey(keys["revoked"].ID, time.Now()) }); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Keys: st}))
+	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st}))
 	ts.EnableHTTP2 = true
 	ts.StartTLS()
 	t.Cleanup(ts.Close)

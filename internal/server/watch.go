@@ -5,14 +5,19 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
+
+	"connectrpc.com/connect/v2"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/engine"
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/model"
+	"github.com/rolecall/rolecall/transfer"
 )
 
 // Watch streams the change log.
@@ -95,4 +100,32 @@ func (m *Model) Validate(_ context.Context, r *v1.ValidateModelRequest) (*v1.Val
 		return out, nil
 	}
 	return &v1.ValidateModelResponse{Ok: true}, nil
+}
+
+// Import writes objects in bulk, for the operator.
+type Import struct {
+	rolecallv1connect.UnimplementedImportServiceHandler
+	Store rolecall.Writer
+	Live  *engine.Live
+}
+
+// Import writes one request's lines in one transaction and applies them to
+// the index before returning.
+func (im *Import) Import(ctx context.Context, r *v1.ImportRequest) (*v1.ImportResponse, error) {
+	if p, _ := PrincipalFrom(ctx); !p.Operator {
+		return nil, connect.NewError(connect.CodePermissionDenied, "imports are the operator's: use an operator key")
+	}
+	var b strings.Builder
+	for _, l := range r.Lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	n, rev, err := transfer.Import(ctx, im.Store, strings.NewReader(b.String()), transfer.Options{Batch: len(r.Lines) + 1})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if _, err := im.Live.Sync(ctx); err != nil {
+		return nil, toStatus(err)
+	}
+	return &v1.ImportResponse{Revision: uint64(rev), Objects: int64(n)}, nil
 }

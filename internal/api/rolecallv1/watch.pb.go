@@ -385,6 +385,102 @@ func (x *ValidateModelResponse) GetProblems() []string {
 	return nil
 }
 
+type ImportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lines         []string               `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRequest) Reset() {
+	*x = ImportRequest{}
+	mi := &file_rolecall_v1_watch_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRequest) ProtoMessage() {}
+
+func (x *ImportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rolecall_v1_watch_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRequest.ProtoReflect.Descriptor instead.
+func (*ImportRequest) Descriptor() ([]byte, []int) {
+	return file_rolecall_v1_watch_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ImportRequest) GetLines() []string {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+type ImportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Revision      uint64                 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	Objects       int64                  `protobuf:"varint,2,opt,name=objects,proto3" json:"objects,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportResponse) Reset() {
+	*x = ImportResponse{}
+	mi := &file_rolecall_v1_watch_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportResponse) ProtoMessage() {}
+
+func (x *ImportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rolecall_v1_watch_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportResponse.ProtoReflect.Descriptor instead.
+func (*ImportResponse) Descriptor() ([]byte, []int) {
+	return file_rolecall_v1_watch_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ImportResponse) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ImportResponse) GetObjects() int64 {
+	if x != nil {
+		return x.Objects
+	}
+	return 0
+}
+
 var File_rolecall_v1_watch_proto protoreflect.FileDescriptor
 
 const file_rolecall_v1_watch_proto_rawDesc = "" +
@@ -412,12 +508,19 @@ const file_rolecall_v1_watch_proto_rawDesc = "" +
 	"\x06source\x18\x02 \x01(\tR\x06source\"C\n" +
 	"\x15ValidateModelResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x1a\n" +
-	"\bproblems\x18\x02 \x03(\tR\bproblems2I\n" +
+	"\bproblems\x18\x02 \x03(\tR\bproblems\"%\n" +
+	"\rImportRequest\x12\x14\n" +
+	"\x05lines\x18\x01 \x03(\tR\x05lines\"F\n" +
+	"\x0eImportResponse\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x18\n" +
+	"\aobjects\x18\x02 \x01(\x03R\aobjects2I\n" +
 	"\fWatchService\x129\n" +
 	"\x05Watch\x12\x19.rolecall.v1.WatchRequest\x1a\x13.rolecall.v1.Change0\x012\xa5\x01\n" +
 	"\fModelService\x12B\n" +
 	"\x03Get\x12\x1c.rolecall.v1.GetModelRequest\x1a\x1d.rolecall.v1.GetModelResponse\x12Q\n" +
-	"\bValidate\x12!.rolecall.v1.ValidateModelRequest\x1a\".rolecall.v1.ValidateModelResponseBAZ?github.com/rolecall/rolecall/internal/api/rolecallv1;rolecallv1b\x06proto3"
+	"\bValidate\x12!.rolecall.v1.ValidateModelRequest\x1a\".rolecall.v1.ValidateModelResponse2R\n" +
+	"\rImportService\x12A\n" +
+	"\x06Import\x12\x1a.rolecall.v1.ImportRequest\x1a\x1b.rolecall.v1.ImportResponseBAZ?github.com/rolecall/rolecall/internal/api/rolecallv1;rolecallv1b\x06proto3"
 
 var (
 	file_rolecall_v1_watch_proto_rawDescOnce sync.Once
@@ -431,7 +534,7 @@ func file_rolecall_v1_watch_proto_rawDescGZIP() []byte {
 	return file_rolecall_v1_watch_proto_rawDescData
 }
 
-var file_rolecall_v1_watch_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_rolecall_v1_watch_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_rolecall_v1_watch_proto_goTypes = []any{
 	(*WatchRequest)(nil),          // 0: rolecall.v1.WatchRequest
 	(*Change)(nil),                // 1: rolecall.v1.Change
@@ -439,18 +542,22 @@ var file_rolecall_v1_watch_proto_goTypes = []any{
 	(*GetModelResponse)(nil),      // 3: rolecall.v1.GetModelResponse
 	(*ValidateModelRequest)(nil),  // 4: rolecall.v1.ValidateModelRequest
 	(*ValidateModelResponse)(nil), // 5: rolecall.v1.ValidateModelResponse
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*ImportRequest)(nil),         // 6: rolecall.v1.ImportRequest
+	(*ImportResponse)(nil),        // 7: rolecall.v1.ImportResponse
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 }
 var file_rolecall_v1_watch_proto_depIdxs = []int32{
-	6, // 0: rolecall.v1.Change.at:type_name -> google.protobuf.Timestamp
+	8, // 0: rolecall.v1.Change.at:type_name -> google.protobuf.Timestamp
 	0, // 1: rolecall.v1.WatchService.Watch:input_type -> rolecall.v1.WatchRequest
 	2, // 2: rolecall.v1.ModelService.Get:input_type -> rolecall.v1.GetModelRequest
 	4, // 3: rolecall.v1.ModelService.Validate:input_type -> rolecall.v1.ValidateModelRequest
-	1, // 4: rolecall.v1.WatchService.Watch:output_type -> rolecall.v1.Change
-	3, // 5: rolecall.v1.ModelService.Get:output_type -> rolecall.v1.GetModelResponse
-	5, // 6: rolecall.v1.ModelService.Validate:output_type -> rolecall.v1.ValidateModelResponse
-	4, // [4:7] is the sub-list for method output_type
-	1, // [1:4] is the sub-list for method input_type
+	6, // 4: rolecall.v1.ImportService.Import:input_type -> rolecall.v1.ImportRequest
+	1, // 5: rolecall.v1.WatchService.Watch:output_type -> rolecall.v1.Change
+	3, // 6: rolecall.v1.ModelService.Get:output_type -> rolecall.v1.GetModelResponse
+	5, // 7: rolecall.v1.ModelService.Validate:output_type -> rolecall.v1.ValidateModelResponse
+	7, // 8: rolecall.v1.ImportService.Import:output_type -> rolecall.v1.ImportResponse
+	5, // [5:9] is the sub-list for method output_type
+	1, // [1:5] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
 	1, // [1:1] is the sub-list for extension extendee
 	0, // [0:1] is the sub-list for field type_name
@@ -467,9 +574,9 @@ func file_rolecall_v1_watch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rolecall_v1_watch_proto_rawDesc), len(file_rolecall_v1_watch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_rolecall_v1_watch_proto_goTypes,
 		DependencyIndexes: file_rolecall_v1_watch_proto_depIdxs,

@@ -19,6 +19,8 @@ const (
 	WatchServiceName = "rolecall.v1.WatchService"
 	// ModelServiceName is the fully-qualified name of the ModelService service.
 	ModelServiceName = "rolecall.v1.ModelService"
+	// ImportServiceName is the fully-qualified name of the ImportService service.
+	ImportServiceName = "rolecall.v1.ImportService"
 )
 
 // These constants are the procedure names of the RPCs defined in this package. They're exposed at
@@ -35,6 +37,8 @@ const (
 	ModelServiceGetProcedure = "/rolecall.v1.ModelService/Get"
 	// ModelServiceValidateProcedure is the procedure name of the ModelService's Validate RPC.
 	ModelServiceValidateProcedure = "/rolecall.v1.ModelService/Validate"
+	// ImportServiceImportProcedure is the procedure name of the ImportService's Import RPC.
+	ImportServiceImportProcedure = "/rolecall.v1.ImportService/Import"
 )
 
 var (
@@ -244,6 +248,78 @@ func (h modelServiceHandler) validate(ctx context.Context, _ connect.Spec, strea
 		return err
 	}
 	res, err := h.svc.Validate(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+var (
+	importServiceImportSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeUnary,
+			Schema:     rolecallv1.File_rolecall_v1_watch_proto.Services().ByName("ImportService").Methods().ByName("Import"),
+			Procedure:  ImportServiceImportProcedure,
+		}
+	})
+)
+
+// ImportServiceClient is a client for the rolecall.v1.ImportService service.
+type ImportServiceClient interface {
+	// Import writes objects given as JSON Lines ({"kind": ..., "value": ...},
+	// the format of `rolecall export`); all of a request or nothing of it.
+	Import(context.Context, *rolecallv1.ImportRequest) (*rolecallv1.ImportResponse, error)
+}
+
+// NewImportServiceClient constructs a client for the rolecall.v1.ImportService service. Multiple
+// service clients may share a single connect.Client.
+func NewImportServiceClient(client *connect.Client) ImportServiceClient {
+	return &importServiceClient{client: client}
+}
+
+// ImportServiceHandler is an implementation of the rolecall.v1.ImportService service.
+type ImportServiceHandler interface {
+	// Import writes objects given as JSON Lines ({"kind": ..., "value": ...},
+	// the format of `rolecall export`); all of a request or nothing of it.
+	Import(context.Context, *rolecallv1.ImportRequest) (*rolecallv1.ImportResponse, error)
+}
+
+// RegisterImportServiceHandler registers svc as the rolecall.v1.ImportService implementation on
+// server.
+func RegisterImportServiceHandler(server *connect.Server, svc ImportServiceHandler) {
+	adapter := importServiceHandler{svc: svc}
+	server.Register(
+		connect.Method{Spec: importServiceImportSpec(), Handler: adapter._import},
+	)
+}
+
+// UnimplementedImportServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedImportServiceHandler struct{}
+
+func (UnimplementedImportServiceHandler) Import(context.Context, *rolecallv1.ImportRequest) (*rolecallv1.ImportResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "rolecall.v1.ImportService.Import is not implemented")
+}
+
+type importServiceClient struct {
+	client *connect.Client
+}
+
+func (c *importServiceClient) Import(ctx context.Context, req *rolecallv1.ImportRequest) (*rolecallv1.ImportResponse, error) {
+	var res rolecallv1.ImportResponse
+	if err := c.client.CallUnary(ctx, importServiceImportSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+type importServiceHandler struct{ svc ImportServiceHandler }
+
+func (h importServiceHandler) _import(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req rolecallv1.ImportRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.Import(ctx, &req)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,332 @@
+// Package bench runs the reference workload rbac-dp against a rolecall
+// server, with the protocol the peers were measured by: load everything
+// through the API, then closed-loop phases (checks at several
+// concurrencies, then lookups), every answer compared with the
+// generator's truth.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/client"
+	"github.com/rolecall/rolecall/internal/rbacdp"
+)
+
+// Options configure a run.
+type Options struct {
+	Addr      string // http://127.0.0.1:7080; loopback only
+	Key       string // an operator key (the load is an import)
+	Scale     int    // percent of the full workload's users, projects and resources (100: full)
+	Warmup    time.Duration
+	Duration  time.Duration
+	ServerPID int // when set, the server's CPU and RSS are reported
+	Checks    []int
+	Lookups   []int
+}
+
+// Phase is one measured phase.
+type Phase struct {
+	Name        string  `json:"name"`
+	Concurrency int     `json:"concurrency"`
+	Requests    int     `json:"requests"`
+	PerSecond   float64 `json:"per_second"`
+	P50ms       float64 `json:"p50_ms"`
+	P90ms       float64 `json:"p90_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	MaxMs       float64 `json:"max_ms"`
+	Wrong       int     `json:"wrong"`
+	Errors      int     `json:"errors"`
+	CPU         float64 `json:"server_cpu_cores,omitempty"`
+}
+
+// Result is a whole run.
+type Result struct {
+	Scale        int     `json:"scale_percent"`
+	Objects      int     `json:"objects"`
+	LoadSeconds  float64 `json:"load_seconds"`
+	RSSAfterLoad int64   `json:"server_rss_after_load_mib,omitempty"`
+	RSSEnd       int64   `json:"server_rss_end_mib,omitempty"`
+	Phases       []Phase `json:"phases"`
+}
+
+// Wrong reports whether any answer was wrong or failed.
+func (r *Result) Wrong() bool {
+	for _, p := range r.Phases {
+		if p.Wrong > 0 || p.Errors > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// loopback refuses addresses other than this machine's.
+func loopback(addr string) error {
+	u, err := url.Parse(addr)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("--addr %q: give http://host:port", addr)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--addr %q: the benchmark runs against a loopback address only", addr)
+}
+
+// params scales the workload: the same shape with fewer of everything.
+func params(scale int) rbacdp.Params {
+	p := rbacdp.DefaultParams(rbacdp.Seed)
+	if scale >= 100 {
+		return p
+	}
+	s := func(n, min int) int { return max(min, n*scale/100) }
+	p.ProjectsPerOrg = s(p.ProjectsPerOrg, p.ProjectsPerUser*2)
+	p.UsersPerOrg = s(p.UsersPerOrg, p.OrgAdminsPerOrg*2)
+	p.ResPerProject = s(p.ResPerProject, 2)
+	return p
+}
+
+// Run loads the workload and measures every phase, writing progress to w.
+func Run(ctx context.Context, o Options, w io.Writer) (*Result, error) {
+	if err := loopback(o.Addr); err != nil {
+		return nil, err
+	}
+	if o.Scale <= 0 {
+		o.Scale = 100
+	}
+	if len(o.Checks) == 0 {
+		o.Checks = []int{1, 8, 64}
+	}
+	if len(o.Lookups) == 0 {
+		o.Lookups = []int{1, 8}
+	}
+	hc := &http.Client{Transport: h2c()}
+	c := client.New(o.Addr, o.Key, client.WithHTTPClient(hc), client.WithGRPC())
+	wl := rbacdp.Generate(params(o.Scale))
+	res := &Result{Scale: o.Scale}
+
+	// load through the API, 5,000 objects a request
+	lines, err := jsonLines(wl)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	for i := 0; i < len(lines); i += 5000 {
+		n, _, err := c.Import(ctx, lines[i:min(i+5000, len(lines))])
+		if err != nil {
+			return nil, fmt.Errorf("loading: %w", err)
+		}
+		res.Objects += n
+	}
+	res.LoadSeconds = time.Since(start).Seconds()
+	fmt.Fprintf(w, "loaded %d objects in %.1f s\n", res.Objects, res.LoadSeconds)
+	if o.ServerPID > 0 {
+		res.RSSAfterLoad = rssMiB(o.ServerPID)
+	}
+
+	checks := wl.CheckQueries(1_000_000)
+	var next atomic.Int64
+	for _, conc := range o.Checks {
+		p := phase(ctx, o, fmt.Sprintf("check C=%d", conc), conc, func(ctx context.Context) (bool, error) {
+			q := checks[int(next.Add(1)-1)%len(checks)]
+			d, _, err := c.Check(ctx, client.Question{Subject: rbacdp.ID("user", int(q.User)), Permission: rbacdp.Perms[q.Perm],
+				Target: rolecall.ResourceTarget("dataset", rbacdp.ID("ds", int(q.Dataset)))})
+			return err == nil && d.Allowed == q.Want, err
+		})
+		fmt.Fprintln(w, p.line())
+		res.Phases = append(res.Phases, p)
+	}
+	users := wl.LookupQueries(100_000)
+	var nextL atomic.Int64
+	for _, conc := range o.Lookups {
+		p := phase(ctx, o, fmt.Sprintf("lookup C=%d", conc), conc, func(ctx context.Context) (bool, error) {
+			u := int(users[int(nextL.Add(1)-1)%len(users)])
+			ids, nextPage, err := c.LookupResources(ctx, rbacdp.ID("user", u), "labels_view", "dataset", "", rolecall.Page{}, client.Consistency{})
+			return err == nil && nextPage == "" && len(ids) == wl.LookupCount(u, slices.Index(rbacdp.Perms, "labels_view")), err
+		})
+		fmt.Fprintln(w, p.line())
+		res.Phases = append(res.Phases, p)
+	}
+	if o.ServerPID > 0 {
+		res.RSSEnd = rssMiB(o.ServerPID)
+	}
+	return res, nil
+}
+
+// phase runs closed-loop workers: each sends its next request when the
+// previous answer arrives; warm-up first, then the measured window.
+func phase(ctx context.Context, o Options, name string, conc int, call func(context.Context) (bool, error)) Phase {
+	run := func(d time.Duration, record bool) (lat []time.Duration, wrong, errs int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		stop := time.Now().Add(d)
+		for range conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var mine []time.Duration
+				var bad, failed int
+				for time.Now().Before(stop) && ctx.Err() == nil {
+					t := time.Now()
+					ok, err := call(ctx)
+					mine = append(mine, time.Since(t))
+					switch {
+					case err != nil:
+						failed++
+					case !ok:
+						bad++
+					}
+				}
+				if record {
+					mu.Lock()
+					lat, wrong, errs = append(lat, mine...), wrong+bad, errs+failed
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return
+	}
+	run(o.Warmup, false)
+	cpu0 := cpuSeconds(o.ServerPID)
+	t0 := time.Now()
+	lat, wrong, errs := run(o.Duration, true)
+	elapsed := time.Since(t0).Seconds()
+	p := Phase{Name: name, Concurrency: conc, Requests: len(lat), PerSecond: float64(len(lat)) / elapsed, Wrong: wrong, Errors: errs}
+	if o.ServerPID > 0 {
+		p.CPU = (cpuSeconds(o.ServerPID) - cpu0) / elapsed
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		q := func(f float64) float64 {
+			return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000
+		}
+		p.P50ms, p.P90ms, p.P99ms, p.MaxMs = q(.5), q(.9), q(.99), float64(lat[len(lat)-1].Microseconds())/1000
+	}
+	return p
+}
+
+func (p Phase) line() string {
+	s := fmt.Sprintf("%-12s %9.0f req/s  p50 %7.3f ms  p90 %7.3f ms  p99 %7.3f ms  max %8.3f ms  wrong %d  errors %d",
+		p.Name, p.PerSecond, p.P50ms, p.P90ms, p.P99ms, p.MaxMs, p.Wrong, p.Errors)
+	if p.CPU > 0 {
+		s += fmt.Sprintf("  server CPU %.2f cores", p.CPU)
+	}
+	return s
+}
+
+// Table prints the result as the peers' table in the reference workload's
+// README.
+func (r *Result) Table(w io.Writer) {
+	get := func(name string) Phase {
+		for _, p := range r.Phases {
+			if p.Name == name {
+				return p
+			}
+		}
+		return Phase{}
+	}
+	fmt.Fprintln(w, "| system | configuration | checks/s C=1 / 8 / 64 | check p50 C=1 | lookups/s C=1 / 8 | lookup p50 C=1 | load | RSS end |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
+	rss := "-"
+	if r.RSSEnd > 0 {
+		rss = fmt.Sprintf("%d MiB", r.RSSEnd)
+	}
+	fmt.Fprintf(w, "| rolecall | scale %d%%, gRPC on loopback | %.0f / %.0f / %.0f | %.3f ms | %.1f / %.1f | %.2f ms | %.1f s (%d objects) | %s |\n",
+		r.Scale, get("check C=1").PerSecond, get("check C=8").PerSecond, get("check C=64").PerSecond, get("check C=1").P50ms,
+		get("lookup C=1").PerSecond, get("lookup C=8").PerSecond, get("lookup C=1").P50ms, r.LoadSeconds, r.Objects, rss)
+}
+
+// jsonLines writes the workload as import lines, in dependency order.
+func jsonLines(w *rbacdp.Workload) ([]string, error) {
+	scopes, users, members, groups, groupMembers, resources, bindings := w.Data()
+	var out []string
+	add := func(kind string, v any) error {
+		b, err := json.Marshal(map[string]any{"kind": kind, "value": v})
+		out = append(out, string(b))
+		return err
+	}
+	var err error
+	for _, x := range scopes {
+		err = add("scope", x)
+	}
+	for _, x := range users {
+		err = add("user", x)
+	}
+	for _, x := range members {
+		err = add("membership", x)
+	}
+	for _, x := range groups {
+		err = add("group", x)
+	}
+	for _, x := range groupMembers {
+		err = add("group_member", x)
+	}
+	for _, x := range resources {
+		err = add("resource", x)
+	}
+	for _, x := range bindings {
+		err = add("binding", x)
+	}
+	return out, err
+}
+
+// cpuSeconds reads a process's CPU time (user + system) from /proc.
+func cpuSeconds(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(fields) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(fields[11], 64)
+	st, _ := strconv.ParseFloat(fields[12], 64)
+	return (ut + st) / 100 // clock ticks (USER_HZ = 100 on Linux)
+}
+
+// rssMiB reads a process's resident set size from /proc.
+func rssMiB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// h2c is an HTTP transport speaking HTTP/2 without TLS, so every worker
+// shares one connection, as gRPC clients do.
+func h2c() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	t.Protocols = p
+	return t
+}
