@@ -1,0 +1,64 @@
+package bench_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/admin"
+	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/internal/bench"
+	"github.com/rolecall/rolecall/internal/modelfile"
+	"github.com/rolecall/rolecall/internal/server"
+	"github.com/rolecall/rolecall/sqlite"
+)
+
+// TestRunSmall runs the protocol end to end on a 1% workload: everything
+// loads through the API and every answer is right.
+func TestRunSmall(t *testing.T) {
+	ctx := context.Background()
+	m, err := modelfile.Load("../../testdata/bench/rbacdp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "bench.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key, token := server.NewKey("", "", "bench", time.Now())
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
+		t.Fatal(err)
+	}
+	live, err := engine.Open(ctx, m, st, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st}))
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	ts.Config.Protocols = p
+	ts.Start()
+	defer ts.Close()
+	res, err := bench.Run(ctx, bench.Options{Addr: ts.URL, Key: token, Scale: 1, Warmup: 20 * time.Millisecond, Duration: 100 * time.Millisecond}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Wrong() || len(res.Phases) != 5 || res.Objects == 0 {
+		t.Fatalf("result %+v", res)
+	}
+	for _, ph := range res.Phases {
+		if ph.Requests == 0 {
+			t.Errorf("phase %s made no requests", ph.Name)
+		}
+	}
+	if _, err := bench.Run(ctx, bench.Options{Addr: "http://10.1.2.3:7080", Key: token}, io.Discard); err == nil {
+		t.Error("a non-loopback address was accepted")
+	}
+}
