@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,9 +13,9 @@ import (
 	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/modelfile"
+	"github.com/rolecall/rolecall/internal/testenv"
 	"github.com/rolecall/rolecall/model"
 	"github.com/rolecall/rolecall/sqlite"
-	"github.com/rolecall/rolecall/transfer"
 )
 
 // open returns an admin service over a SQLite store holding
@@ -24,29 +23,8 @@ import (
 // members of project claims, and ann may modify its users.
 func open(t testing.TB) (*admin.Service, rolecall.Store, *engine.Live) {
 	t.Helper()
-	ctx := context.Background()
-	m, err := model.Preset("reinfer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "admin.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f, err := os.Open("../testdata/store/acme.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, _, err := transfer.Import(ctx, st, f, transfer.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	live, err := engine.Open(ctx, m, st, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return admin.New(m, st, live, nil), st, live
+	w := testenv.OpenAcme(t)
+	return admin.New(w.Model, w.Store, w.Live, nil), w.Store, w.Live
 }
 
 func may(t testing.TB, live *engine.Live, user, perm string, target rolecall.Target) bool {

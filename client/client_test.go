@@ -3,8 +3,6 @@ package client_test
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +10,8 @@ import (
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/client"
-	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/server"
-	"github.com/rolecall/rolecall/model"
-	"github.com/rolecall/rolecall/sqlite"
-	"github.com/rolecall/rolecall/transfer"
+	"github.com/rolecall/rolecall/internal/testenv"
 )
 
 // serve runs a server over testdata/store/acme.jsonl and returns its
@@ -24,31 +19,13 @@ import (
 func serve(t *testing.T) (string, string) {
 	t.Helper()
 	ctx := context.Background()
-	m, err := model.Preset("reinfer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "client.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f, err := os.Open("../testdata/store/acme.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, _, err := transfer.Import(ctx, st, f, transfer.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	w := testenv.OpenAcme(t)
+	m, st := w.Model, w.Store
 	key, token := server.NewKey("acme", "ann", "test", time.Now())
 	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
 		t.Fatal(err)
 	}
-	live, err := engine.Open(ctx, m, st, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	live := w.Live
 	ts := httptest.NewServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st}))
 	t.Cleanup(ts.Close)
 	return ts.URL, token

@@ -5,8 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,13 +16,10 @@ import (
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
-	"github.com/rolecall/rolecall/engine"
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/internal/server"
-	"github.com/rolecall/rolecall/model"
-	"github.com/rolecall/rolecall/sqlite"
-	"github.com/rolecall/rolecall/transfer"
+	"github.com/rolecall/rolecall/internal/testenv"
 )
 
 // tokens holds the API keys start made, by name.
@@ -35,27 +30,8 @@ var tokens = map[string]string{}
 func start(t *testing.T) (*httptest.Server, rolecall.Store) {
 	t.Helper()
 	ctx := context.Background()
-	m, err := model.Preset("reinfer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "api.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f, err := os.Open("../../testdata/store/acme.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, _, err := transfer.Import(ctx, st, f, transfer.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	live, err := engine.Open(ctx, m, st, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := testenv.OpenAcme(t)
+	m, st, live := w.Model, w.Store, w.Live
 	// keys: the operator's, ann's and bob's in acme, and a revoked one
 	keys := map[string]*rolecall.APIKey{}
 	for _, k := range []struct{ name, org, user string }{{"operator", "", ""}, {"ann", "acme", "ann"}, {"bob", "acme", "bob"}, {"revoked", "acme", "ann"}} {
