@@ -125,6 +125,37 @@ func printResult(cmd *cobra.Command, asJSON bool, res admin.Result) error {
 	return nil
 }
 
+// runAct performs an act on a server (--addr) or in-process on a store.
+func runAct(cmd *cobra.Command, f *storeFlags, who *actorFlags, req admin.Request) error {
+	if c, err := f.remote(); err != nil {
+		return err
+	} else if c != nil {
+		done, err := c.Do(cmd.Context(), client.Act{Act: req.Act, Org: req.Org, Scope: req.Scope, Level: req.Level, Name: req.Name,
+			New: req.New, User: req.User, Email: req.Email, Group: req.Group, Role: req.Role, Domain: req.Domain, Offer: req.Offer,
+			Kind: req.Kind, Recipient: req.Recipient, PrivateID: req.PrivateID, Resource: req.Resource, Permissions: req.Permissions,
+			AddPermissions: req.AddPermissions, RemovePermissions: req.RemovePermissions, NotBefore: req.NotBefore,
+			NotAfter: req.NotAfter, Base: req.Base})
+		if err != nil {
+			return err
+		}
+		return printResult(cmd, f.json, admin.Result{Revision: done.Revision, Warnings: done.Warnings, Audit: done.Audit})
+	}
+	a, err := who.actor()
+	if err != nil {
+		return err
+	}
+	svc, done, err := f.service(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := svc.Do(cmd.Context(), a, req)
+	if err != nil {
+		return err
+	}
+	return printResult(cmd, f.json, res)
+}
+
 func actCmd() *cobra.Command {
 	var f storeFlags
 	var who actorFlags
@@ -147,33 +178,7 @@ revision an edit is based on).`,
 			if err != nil {
 				return err
 			}
-			if c, err := f.remote(); err != nil {
-				return err
-			} else if c != nil {
-				done, err := c.Do(cmd.Context(), client.Act{Act: req.Act, Org: req.Org, Scope: req.Scope, Level: req.Level, Name: req.Name,
-					New: req.New, User: req.User, Email: req.Email, Group: req.Group, Role: req.Role, Domain: req.Domain, Offer: req.Offer,
-					Kind: req.Kind, Recipient: req.Recipient, PrivateID: req.PrivateID, Resource: req.Resource, Permissions: req.Permissions,
-					AddPermissions: req.AddPermissions, RemovePermissions: req.RemovePermissions, NotBefore: req.NotBefore,
-					NotAfter: req.NotAfter, Base: req.Base})
-				if err != nil {
-					return err
-				}
-				return printResult(cmd, f.json, admin.Result{Revision: done.Revision, Warnings: done.Warnings, Audit: done.Audit})
-			}
-			a, err := who.actor()
-			if err != nil {
-				return err
-			}
-			svc, done, err := f.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			res, err := svc.Do(cmd.Context(), a, req)
-			if err != nil {
-				return err
-			}
-			return printResult(cmd, f.json, res)
+			return runAct(cmd, &f, &who, req)
 		},
 	}
 	f.add(cmd)

@@ -57,5 +57,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(modelCmd(), scenariosCmd(), demoCmd(), importCmd(), exportCmd(),
 		checkCmd(false), checkCmd(true), effectiveCmd(), lookupCmd(), deleteCmd(), moveCmd(),
 		actCmd(), auditCmd(), serveCmd(), keyCmd(), benchCmd())
+	root.AddCommand(verbCmds()...)
 	return root
 }
