@@ -375,3 +375,23 @@ func (c *Client) Import(ctx context.Context, lines []string) (int, rolecall.Revi
 	}
 	return int(res.Objects), rolecall.Revision(res.Revision), nil
 }
+
+// Member is an organization's member as member lists show it.
+type Member struct {
+	ID, Name, Email string
+	Scopes, Groups  []string
+}
+
+// Members lists one page of the members of an organization the key may
+// see, in id order; next is the id to start the following page after.
+func (c *Client) Members(ctx context.Context, org, search, after string, limit int) ([]Member, string, error) {
+	res, err := c.admin.Members(ctx, &v1.MembersRequest{Org: org, Search: search, After: after, Limit: int32(limit)})
+	if err != nil {
+		return nil, "", fromStatus("client.Members", err)
+	}
+	var out []Member
+	for _, m := range res.Members {
+		out = append(out, Member{ID: m.Id, Name: m.Name, Email: m.Email, Scopes: m.Scopes, Groups: m.Groups})
+	}
+	return out, res.Next, nil
+}

@@ -186,6 +186,7 @@ func TestActAndAudit(t *testing.T) {
 		{m("audit", "--as", "bob", "--org", "acme"), 1, "may not read the audit log"},
 		{m("audit", "--operator", "--org", "acme", "--act", "bind_role"), 0, ""},
 		{m("role", "revoke", "bob", "claims", "view_sensitive_data", "--as", "ann"), 0, "accepted at revision"},
+		{m("member", "list", "acme", "--as", "ann", "--search", "BOB"), 0, "bob  "},
 		{m("member", "add", "bob", "billing", "--as", "ann"), 1, "ann does not hold modify_users on project Billing"},
 		{m("group", "add", "g", "bob", "--as", "ann"), 1, "group"},
 		{m("invite", "send", "x@acme.com", "claims", "--as", "ann"), 1, "does not offer"},

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rolecall/rolecall/admin"
+	"github.com/rolecall/rolecall/client"
 )
 
 // verb is a subcommand that performs one admin act: its positional
@@ -69,9 +74,77 @@ func verbCmds() []*cobra.Command {
 		for _, v := range g.verbs {
 			noun.AddCommand(verbCmd(v))
 		}
+		if g.noun == "member" {
+			noun.AddCommand(memberListCmd())
+		}
 		out = append(out, noun)
 	}
 	return out
+}
+
+// memberListCmd lists the members the actor may see.
+func memberListCmd() *cobra.Command {
+	var f storeFlags
+	var who actorFlags
+	var search, after string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list ORG [--search TEXT]",
+		Short: "List the members of ORG you may see, with their scopes and groups",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var ms []client.Member
+			var next string
+			if c, err := f.remote(); err != nil {
+				return err
+			} else if c != nil {
+				if ms, next, err = c.Members(cmd.Context(), args[0], search, after, limit); err != nil {
+					return err
+				}
+			} else {
+				a, err := who.actor()
+				if err != nil {
+					return err
+				}
+				svc, done, err := f.service(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer done()
+				got, n, err := svc.Members(cmd.Context(), a, admin.MemberQuery{Org: args[0], Search: search, After: after, Limit: limit})
+				if err != nil {
+					return err
+				}
+				for _, m := range got {
+					ms = append(ms, client.Member{ID: m.ID, Name: m.Name, Email: m.Email, Scopes: m.Scopes, Groups: m.Groups})
+				}
+				next = n
+			}
+			out := cmd.OutOrStdout()
+			if f.json {
+				return printJSON(out, struct {
+					Members []client.Member `json:"members"`
+					Next    string          `json:"next,omitempty"`
+				}{ms, next})
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tEMAIL\tSCOPES\tGROUPS")
+			for _, m := range ms {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, m.Name, m.Email, strings.Join(m.Scopes, ","), strings.Join(m.Groups, ","))
+			}
+			tw.Flush()
+			if next != "" {
+				fmt.Fprintf(out, "more: --after %s\n", next)
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	who.add(cmd)
+	cmd.Flags().StringVar(&search, "search", "", "only members whose id, name or email contains this")
+	cmd.Flags().StringVar(&after, "after", "", "start after this member id")
+	cmd.Flags().IntVar(&limit, "limit", 0, "members per page (default 50)")
+	return cmd
 }
 
 func verbCmd(v verb) *cobra.Command {
