@@ -260,6 +260,8 @@ func TestServe(t *testing.T) {
 		{remote("check", "bob", "view_sources", "source:mail"), 0, "allowed (revision 1)"},
 		{remote("explain", "bob", "sources_admin", "source:mail"), 0, "missing: sources_admin"},
 		{remote("lookup", "resources", "bob", "view_sources", "source"), 0, "invoices\nmail\n"},
+		{remote("lookup", "subjects", "view_sources", "source:mail"), 0, "ann\nbob\n"},
+		{remote("effective", "bob", "source:mail"), 0, "view_sources\n  "},
 		{remote("act", "grant_permissions", "user=ann", "scope=claims", "permissions=view_labels"), 1, "bob does not hold modify_users"},
 		{remote("audit", "--org", "acme"), 1, "may not read the audit log"},
 		{[]string{"check", "bob", "view_sources", "claims", "--addr", "http://" + addr}, 1, "needs an API key"},

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -211,6 +213,25 @@ func effectiveCmd() *cobra.Command {
 		Short: "Every permission USER holds on TARGET, each with the path that gives it",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			if c, err := f.remote(); err != nil {
+				return err
+			} else if c != nil {
+				eff, _, err := c.Effective(cmd.Context(), args[0], remoteTarget(args[1]), client.Consistency{AtLeastAsFresh: rolecall.Revision(f.atLeast)})
+				if err != nil {
+					return err
+				}
+				if f.json {
+					return printJSON(out, eff)
+				}
+				for _, p := range slices.Sorted(maps.Keys(eff)) {
+					fmt.Fprintf(out, "%s\n", p)
+					for _, path := range eff[p] {
+						fmt.Fprintf(out, "  %s\n", path)
+					}
+				}
+				return nil
+			}
 			e, done, err := f.engine(cmd.Context())
 			if err != nil {
 				return err
@@ -220,7 +241,6 @@ func effectiveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
 			if f.json {
 				return printJSON(out, eff)
 			}
@@ -284,6 +304,16 @@ func lookupCmd() *cobra.Command {
 		Short: "The users (and with --groups, the groups) who may do PERMISSION on TARGET",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, err := sf.remote(); err != nil {
+				return err
+			} else if c != nil {
+				users, gs, next, err := c.LookupSubjects(cmd.Context(), args[0], remoteTarget(args[1]), groups, rolecall.Page{After: safter, Limit: slimit},
+					client.Consistency{AtLeastAsFresh: rolecall.Revision(sf.atLeast)})
+				if err != nil {
+					return err
+				}
+				return printPage(cmd.OutOrStdout(), sf.json, users, gs, next, 0)
+			}
 			e, done, err := sf.engine(cmd.Context())
 			if err != nil {
 				return err
