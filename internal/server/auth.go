@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -111,8 +114,7 @@ func (c *keyCache) authenticate(ctx context.Context, header string) (Principal, 
 // authn is the interceptor that authenticates every call before its
 // request is read. An organization's key works only while its user is a
 // member of its organization.
-func authn(keys rolecall.Reader, live *engine.Live) connect.ServerInterceptor {
-	cache := &keyCache{keys: keys}
+func authn(cache *keyCache, live *engine.Live) connect.ServerInterceptor {
 	return func(next connect.ServerFunc) connect.ServerFunc {
 		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 			if strings.HasPrefix(spec.Procedure, "/grpc.reflection.") {
@@ -139,4 +141,30 @@ func inOrg(ctx context.Context, org string, what string) error {
 		return nil
 	}
 	return connect.NewError(connect.CodeNotFound, what+": no such object")
+}
+
+// httpAuthn authenticates plain HTTP routes (the AuthZEN API) like the
+// interceptor does RPCs: 401 with WWW-Authenticate without a valid key.
+func httpAuthn(cache *keyCache, live *engine.Live) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := cache.authenticate(r.Context(), r.Header.Get("Authorization"))
+			if err == nil && !p.Operator && !slices.Contains(live.Engine().Orgs(p.User), p.Org) {
+				err = errors.New("the API key's user is no longer a member of " + p.Org)
+			}
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="rolecall"`)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				msg := err.Error()
+				var ce *connect.Error
+				if errors.As(err, &ce) {
+					msg = ce.Message()
+				}
+				fmt.Fprintf(w, "{\"error\":%q}\n", msg)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		})
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
+	"github.com/rolecall/rolecall/internal/authzen"
 )
 
 // Options configure the API handler.
@@ -34,6 +35,9 @@ type Options struct {
 	Timeout time.Duration
 	// Log receives a line per failed call (default: slog's default).
 	Log *slog.Logger
+	// BaseURL is the public base URL the AuthZEN metadata announces
+	// (default: the request's scheme and host).
+	BaseURL string
 }
 
 // Handler returns the API on one handler: gRPC, gRPC-Web and Connect
@@ -52,7 +56,8 @@ func Handler(o Options) http.Handler {
 		o.Log = slog.Default()
 	}
 	met := newMetrics(o.Live, o.Store)
-	srv := connect.NewServer(met.interceptor, deadline(o.Timeout), logFailures(o.Log), authn(o.Store, o.Live))
+	keys := &keyCache{keys: o.Store}
+	srv := connect.NewServer(met.interceptor, deadline(o.Timeout), logFailures(o.Log), authn(keys, o.Live))
 	rolecallv1connect.RegisterAuthzServiceHandler(srv, &Authz{Live: o.Live})
 	rolecallv1connect.RegisterAdminServiceHandler(srv, &Admin{Service: o.Admin})
 	rolecallv1connect.RegisterWatchServiceHandler(srv, &Watch{Store: o.Store})
@@ -63,6 +68,10 @@ func Handler(o Options) http.Handler {
 	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes))
 	mux.Handle(grpchealth.NewHandler(health{o.Store}))
 	mux.Handle("GET /metrics", met.handler())
+	authzen.Mount(mux, authzen.Options{Live: o.Live, BaseURL: o.BaseURL, Scope: func(ctx context.Context) (string, bool) {
+		p, _ := PrincipalFrom(ctx)
+		return p.Org, p.Operator
+	}}, httpAuthn(keys, o.Live))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"status": "serving", "revision": o.Live.Revision()})

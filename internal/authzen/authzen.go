@@ -1,0 +1,366 @@
+// Package authzen serves the OpenID AuthZEN Authorization API 1.0 over the
+// engine: access evaluation, batch evaluations with their semantics,
+// subject, resource and action search, and the PDP metadata.
+//
+// Mapping: a subject of type "user" is a rolecall user (other subject types
+// are denied, or find nothing); an action's name is a permission or an
+// action of the model; a resource's type is a resource type of the model,
+// or a level of its scope tree (its id then names a scope node). The
+// request's context, and the entities' properties (as context.subject,
+// context.resource and context.action), are what conditions read as
+// context.x.
+package authzen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/engine"
+)
+
+// Scope says which organization a caller may ask about: all of them
+// (operator), or one.
+type Scope func(ctx context.Context) (org string, all bool)
+
+// Options configure the handler.
+type Options struct {
+	Live *engine.Live
+	// Scope tells each call's organization; nil means every organization.
+	Scope Scope
+	// BaseURL is the PDP's public base URL, for the metadata (default: the
+	// request's scheme and host).
+	BaseURL string
+}
+
+// Paths of the API.
+const (
+	EvaluationPath     = "/access/v1/evaluation"
+	EvaluationsPath    = "/access/v1/evaluations"
+	SearchSubjectPath  = "/access/v1/search/subject"
+	SearchResourcePath = "/access/v1/search/resource"
+	SearchActionPath   = "/access/v1/search/action"
+	MetadataPath       = "/.well-known/authzen-configuration"
+)
+
+// Mount registers the API's routes on mux, each wrapped by wrap (the
+// caller's authentication), except the metadata, which is public.
+func Mount(mux *http.ServeMux, o Options, wrap func(http.Handler) http.Handler) {
+	a := &api{o: o}
+	mux.Handle("POST "+EvaluationPath, wrap(a.handle(a.evaluation)))
+	mux.Handle("POST "+EvaluationsPath, wrap(a.handle(a.evaluations)))
+	mux.Handle("POST "+SearchSubjectPath, wrap(a.handle(a.searchSubject)))
+	mux.Handle("POST "+SearchResourcePath, wrap(a.handle(a.searchResource)))
+	mux.Handle("POST "+SearchActionPath, wrap(a.handle(a.searchAction)))
+	mux.HandleFunc("GET "+MetadataPath, a.metadata)
+}
+
+type api struct{ o Options }
+
+// Entity is a subject or a resource.
+type Entity struct {
+	Type       string         `json:"type"`
+	ID         string         `json:"id,omitempty"`
+	Properties map[string]any `json:"properties,omitempty"`
+}
+
+// Action is an action.
+type Action struct {
+	Name       string         `json:"name"`
+	Properties map[string]any `json:"properties,omitempty"`
+}
+
+// Decision is one evaluation's answer.
+type Decision struct {
+	Decision bool           `json:"decision"`
+	Context  map[string]any `json:"context,omitempty"`
+}
+
+// badRequest is a request the API refuses whole (HTTP 400).
+type badRequest string
+
+func (b badRequest) Error() string { return string(b) }
+
+// handle decodes a JSON body (400 on anything malformed), runs f, and
+// writes its answer; it echoes X-Request-ID.
+func (a *api) handle(f func(ctx context.Context, e *engine.Engine, body map[string]json.RawMessage) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get("X-Request-ID"); id != "" {
+			w.Header().Set("X-Request-ID", id)
+		}
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeError(w, http.StatusBadRequest, "send the request as Content-Type: application/json")
+			return
+		}
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "the body could not be read: "+err.Error())
+			return
+		}
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(b, &body); err != nil || body == nil {
+			writeError(w, http.StatusBadRequest, "the body is not a JSON object")
+			return
+		}
+		out, err := f(r.Context(), a.o.Live.Engine(), body)
+		var br badRequest
+		switch {
+		case errors.As(err, &br):
+			writeError(w, http.StatusBadRequest, br.Error())
+			return
+		case err != nil:
+			writeError(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// field decodes one top-level field into v; absent is not an error.
+func field(body map[string]json.RawMessage, name string, v any) (bool, error) {
+	raw, ok := body[name]
+	if !ok || string(raw) == "null" {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return true, badRequest(fmt.Sprintf("%q is not what the API expects: %v", name, err))
+	}
+	return true, nil
+}
+
+// request is one evaluation's parts.
+type request struct {
+	Subject  *Entity
+	Action   *Action
+	Resource *Entity
+	Context  map[string]any
+}
+
+func (q request) complete() string {
+	switch {
+	case q.Subject == nil || q.Subject.Type == "" || q.Subject.ID == "":
+		return "subject needs a type and an id"
+	case q.Action == nil || q.Action.Name == "":
+		return "action needs a name"
+	case q.Resource == nil || q.Resource.Type == "" || q.Resource.ID == "":
+		return "resource needs a type and an id"
+	}
+	return ""
+}
+
+func parseRequest(body map[string]json.RawMessage) (request, error) {
+	var q request
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"subject", &q.Subject}, {"action", &q.Action}, {"resource", &q.Resource}, {"context", &q.Context}} {
+		if _, err := field(body, f.name, f.v); err != nil {
+			return q, err
+		}
+	}
+	return q, nil
+}
+
+// target maps a resource onto the engine: a resource type of the model, or
+// a level (a scope node).
+func target(e *engine.Engine, r *Entity) (rolecall.Target, bool) {
+	m := e.Model()
+	if _, ok := m.Resource(r.Type); ok {
+		return rolecall.ResourceTarget(r.Type, r.ID), true
+	}
+	if _, ok := m.Level(r.Type); ok {
+		return rolecall.ScopeTarget(r.ID), true
+	}
+	return rolecall.Target{}, false
+}
+
+// conditionContext is what conditions read: the request's context, and
+// the entities' properties.
+func conditionContext(q request) map[string]any {
+	c := map[string]any{}
+	for k, v := range q.Context {
+		c[k] = v
+	}
+	if q.Subject != nil && q.Subject.Properties != nil {
+		c["subject"] = q.Subject.Properties
+	}
+	if q.Resource != nil && q.Resource.Properties != nil {
+		c["resource"] = q.Resource.Properties
+	}
+	if q.Action != nil && q.Action.Properties != nil {
+		c["action"] = q.Action.Properties
+	}
+	return c
+}
+
+// allowedOrg reports whether the caller may ask about org.
+func (a *api) allowedOrg(ctx context.Context, org string) bool {
+	if a.o.Scope == nil {
+		return true
+	}
+	mine, all := a.o.Scope(ctx)
+	return all || org == mine
+}
+
+// decide answers one complete request; anything it cannot answer is a
+// denial with the reason in its context.
+func (a *api) decide(ctx context.Context, e *engine.Engine, q request) Decision {
+	deny := func(status int, msg string) Decision {
+		return Decision{Context: map[string]any{"error": map[string]any{"status": status, "message": msg}}}
+	}
+	if q.Subject.Type != "user" {
+		return deny(404, "subjects are users: type \"user\"")
+	}
+	t, ok := target(e, q.Resource)
+	if !ok {
+		return deny(404, "no resource type or level "+q.Resource.Type)
+	}
+	if org, ok := e.OrgOf(t); ok && !a.allowedOrg(ctx, org) || !ok {
+		return deny(404, "no such "+q.Resource.Type)
+	}
+	if mine, all := a.scope(ctx); !all && !contains(e.Orgs(q.Subject.ID), mine) {
+		return deny(404, "no such subject")
+	}
+	d, err := e.Check(engine.Request{Subject: q.Subject.ID, Permission: q.Action.Name, Target: t, Context: conditionContext(q)})
+	if err != nil {
+		status := 400
+		if rolecall.KindOf(err) == rolecall.NotFound {
+			status = 404
+		}
+		return deny(status, errMessage(err))
+	}
+	return Decision{Decision: d.Allowed}
+}
+
+func (a *api) scope(ctx context.Context) (string, bool) {
+	if a.o.Scope == nil {
+		return "", true
+	}
+	return a.o.Scope(ctx)
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func errMessage(err error) string {
+	var re *rolecall.Error
+	if errors.As(err, &re) {
+		return re.Msg
+	}
+	return err.Error()
+}
+
+// evaluation is POST /access/v1/evaluation.
+func (a *api) evaluation(ctx context.Context, e *engine.Engine, body map[string]json.RawMessage) (any, error) {
+	q, err := parseRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	if msg := q.complete(); msg != "" {
+		return nil, badRequest(msg)
+	}
+	d := a.decide(ctx, e, q)
+	d.Context = nil // a single evaluation answers with the decision alone
+	return d, nil
+}
+
+// evaluations is POST /access/v1/evaluations: top-level keys are defaults
+// each item replaces whole; options.evaluations_semantic is execute_all
+// (the default), deny_on_first_deny or permit_on_first_permit.
+func (a *api) evaluations(ctx context.Context, e *engine.Engine, body map[string]json.RawMessage) (any, error) {
+	def, err := parseRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	var items []map[string]json.RawMessage
+	if _, err := field(body, "evaluations", &items); err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return a.evaluation(ctx, e, body)
+	}
+	var opts struct {
+		Semantic string `json:"evaluations_semantic"`
+	}
+	if _, err := field(body, "options", &opts); err != nil {
+		return nil, err
+	}
+	switch opts.Semantic {
+	case "", "execute_all", "deny_on_first_deny", "permit_on_first_permit":
+	default:
+		return nil, badRequest(fmt.Sprintf("options.evaluations_semantic %q: use execute_all, deny_on_first_deny or permit_on_first_permit", opts.Semantic))
+	}
+	out := []Decision{}
+	for _, it := range items {
+		// an item's key replaces the default whole (decoded afresh, never
+		// into the default)
+		q, err := parseRequest(it)
+		if err != nil {
+			return nil, err
+		}
+		for k, set := range map[string]func(){
+			"subject": func() { q.Subject = def.Subject }, "action": func() { q.Action = def.Action },
+			"resource": func() { q.Resource = def.Resource }, "context": func() { q.Context = def.Context },
+		} {
+			if _, present := it[k]; !present {
+				set()
+			}
+		}
+		var d Decision
+		if msg := q.complete(); msg != "" {
+			d = Decision{Context: map[string]any{"error": map[string]any{"status": 400, "message": msg}}}
+		} else {
+			d = a.decide(ctx, e, q)
+		}
+		failed := d.Context != nil
+		if !failed {
+			d.Context = nil
+		}
+		out = append(out, d)
+		if opts.Semantic == "deny_on_first_deny" && !d.Decision || opts.Semantic == "permit_on_first_permit" && d.Decision {
+			break
+		}
+	}
+	return map[string]any{"evaluations": out}, nil
+}
+
+// metadata is GET /.well-known/authzen-configuration.
+func (a *api) metadata(w http.ResponseWriter, r *http.Request) {
+	base := a.o.BaseURL
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	base = strings.TrimSuffix(base, "/")
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]string{
+		"policy_decision_point":       base,
+		"access_evaluation_endpoint":  base + EvaluationPath,
+		"access_evaluations_endpoint": base + EvaluationsPath,
+		"search_subject_endpoint":     base + SearchSubjectPath,
+		"search_resource_endpoint":    base + SearchResourcePath,
+		"search_action_endpoint":      base + SearchActionPath,
+	})
+}
