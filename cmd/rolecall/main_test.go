@@ -265,6 +265,7 @@ func TestServe(t *testing.T) {
 		{remote("act", "grant_permissions", "user=ann", "scope=claims", "permissions=view_labels"), 1, "bob does not hold modify_users"},
 		{remote("audit", "--org", "acme"), 1, "may not read the audit log"},
 		{[]string{"check", "bob", "view_sources", "claims", "--addr", "http://" + addr}, 1, "needs an API key"},
+		{remote("import", "../../testdata/store/acme.jsonl"), 1, "imports are the operator's"},
 	} {
 		code, out, errs := run(s.args...)
 		if code != s.code || !strings.Contains(out+errs, s.want) {
@@ -312,6 +313,17 @@ func TestServeDemo(t *testing.T) {
 	code, got, errs := run("check", "--addr", "http://"+addr, "--key", key, "olivia", "roles.update", "acme")
 	if code != 0 || !strings.Contains(got, "allowed") {
 		t.Fatalf("a check with the demo key: exit %d\n%s%s", code, got, errs)
+	}
+	var opKey string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if k, ok := strings.CutPrefix(line, "key for the operator: "); ok {
+			opKey = k
+		}
+	}
+	lines := filepath.Join(t.TempDir(), "more.jsonl")
+	os.WriteFile(lines, []byte(`{"kind":"user","value":{"id":"newcomer"}}`+"\n"+`{"kind":"membership","value":{"user":"newcomer","scope":"acme"}}`+"\n"), 0o644)
+	if code, got, errs := run("import", "--addr", "http://"+addr, "--key", opKey, lines); code != 0 || !strings.Contains(got, "imported 2 objects") {
+		t.Fatalf("import through the server: exit %d\n%s%s", code, got, errs)
 	}
 	cancel()
 	if err := <-done; err != nil {

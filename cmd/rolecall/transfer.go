@@ -1,19 +1,24 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
-	"github.com/rolecall/rolecall/transfer"
 	"github.com/spf13/cobra"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/client"
+	"github.com/rolecall/rolecall/transfer"
 )
 
 func importCmd() *cobra.Command {
-	var store string
+	var store, addr, key string
 	var batch int
 	cmd := &cobra.Command{
-		Use:   "import [--store STORE] FILE|-",
+		Use:   "import [--store STORE | --addr ADDR --key KEY] FILE|-",
 		Short: "Import an organization's data from JSON Lines",
 		Long: `Reads JSON Lines ({"kind": ..., "value": {...}} a line, as export writes
 them) and creates every object. Every line is checked before anything is
@@ -30,6 +35,9 @@ STORE is a SQLite file (default ` + defaultStore + `) or a postgres:// URL.`,
 				}
 				defer f.Close()
 				in = f
+			}
+			if addr != "" {
+				return importRemote(cmd, addr, key, in, batch)
 			}
 			s, err := openStore(cmd.Context(), store)
 			if err != nil {
@@ -55,7 +63,53 @@ STORE is a SQLite file (default ` + defaultStore + `) or a postgres:// URL.`,
 	}
 	cmd.Flags().StringVar(&store, "store", "", "SQLite file path or postgres:// URL (default "+defaultStore+")")
 	cmd.Flags().IntVar(&batch, "batch", transfer.DefaultBatch, "objects per transaction")
+	cmd.Flags().StringVar(&addr, "addr", os.Getenv("ROLECALL_ADDR"), "import through the server at this address (an operator key); default $ROLECALL_ADDR")
+	cmd.Flags().StringVar(&key, "key", os.Getenv("ROLECALL_KEY"), "the operator's API key for --addr; default $ROLECALL_KEY")
 	return cmd
+}
+
+// importRemote sends JSON Lines to a server's ImportService, batch lines
+// a request (each request all or nothing).
+func importRemote(cmd *cobra.Command, addr, key string, in io.Reader, batch int) error {
+	if key == "" {
+		return fmt.Errorf("--addr needs the operator's API key: --key or $ROLECALL_KEY")
+	}
+	c := client.New(addr, key)
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var lines []string
+	total := 0
+	var rev rolecall.Revision
+	flush := func() error {
+		if len(lines) == 0 {
+			return nil
+		}
+		n, r, err := c.Import(cmd.Context(), lines)
+		if err != nil {
+			return fmt.Errorf("after %d objects: %w", total, err)
+		}
+		total, rev, lines = total+n, r, lines[:0]
+		return nil
+	}
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		lines = append(lines, sc.Text())
+		if len(lines) >= batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "imported %d objects; the server is at revision %d\n", total, rev)
+	return nil
 }
 
 func exportCmd() *cobra.Command {
