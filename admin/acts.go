@@ -49,6 +49,9 @@ func (x *acting) createUser() error {
 		return err
 	}
 	u := rolecall.User{ID: x.r.User, Name: x.r.Name, Email: x.r.Email}
+	if x.r.Scope == "" && !x.actor.Operator {
+		return x.invalid("scope", "give the scope the new user joins; only the operator creates users outside any")
+	}
 	if x.r.Scope != "" {
 		ch, err := x.enter(x.r.Scope)
 		if err != nil {
@@ -80,7 +83,8 @@ func (x *acting) createUser() error {
 			if err != nil {
 				return err
 			}
-			if found && dom.Org != x.r.Scope {
+			// the actor's own organization only, unless the operator acts
+			if found && dom.Org != x.r.Scope && (x.actor.Operator || dom.Org == x.org) {
 				if x.org == "" {
 					x.org = dom.Org
 				}
@@ -168,6 +172,9 @@ func (x *acting) removeMember() error {
 		return err
 	}
 	for _, b := range bs {
+		if err := x.minHolders(ch, b); err != nil {
+			return err
+		}
 		if err := x.tx.Delete(rolecall.ObjBinding, b.ID); err != nil {
 			return err
 		}
@@ -263,25 +270,9 @@ func (x *acting) bindRole() error {
 
 // bind checks a new binding against the model and its rules and writes it.
 func (x *acting) bind(ch []rolecall.Scope, b rolecall.Binding) error {
-	r, ok := x.e.Role(ch[0].ID, b.Role)
-	if !ok {
-		return x.notFound(b.Role, "no such role in %s", x.label(ch[len(ch)-1]))
-	}
-	level := ch[0].Level
-	target := level
-	if b.Wildcard {
-		if l, ok := x.s.m.Level(level); ok && l.Wildcard != "" {
-			target = l.Wildcard
-		}
-	}
-	if b.Resource != nil {
-		level, target = "", "resource:"+b.Resource.Type
-	}
-	if !slices.Contains(r.BindableAt, target) {
-		return x.refuse("bindable_at", "role %s cannot be bound at %s; it is bound at %s", r.ID, describeTarget(x.s.m, target), describeTargets(x.s.m, r.BindableAt))
-	}
-	if r.AssignableBy == "operator" && !x.actor.Operator {
-		return x.refuse("assignable_by", "only the platform operator may assign role %s; ask the operator", r.ID)
+	r, level, err := x.bindable(ch, b)
+	if err != nil {
+		return err
 	}
 	if b.Subject.Kind == rolecall.SubjectUser {
 		if err := x.visible(b.Subject.ID); err != nil {
@@ -299,6 +290,32 @@ func (x *acting) bind(ch []rolecall.Scope, b rolecall.Binding) error {
 	}
 	x.done("binding "+b.ID, nil, b)
 	return nil
+}
+
+// bindable resolves a binding's role and checks that the model lets it be
+// bound there, and by this actor; it returns the role and the level.
+func (x *acting) bindable(ch []rolecall.Scope, b rolecall.Binding) (*model.Role, string, error) {
+	r, ok := x.e.Role(ch[0].ID, b.Role)
+	if !ok {
+		return nil, "", x.notFound(b.Role, "no such role in %s", x.label(ch[len(ch)-1]))
+	}
+	level := ch[0].Level
+	target := level
+	if b.Wildcard {
+		if l, ok := x.s.m.Level(level); ok && l.Wildcard != "" {
+			target = l.Wildcard
+		}
+	}
+	if b.Resource != nil {
+		level, target = "", "resource:"+b.Resource.Type
+	}
+	if !slices.Contains(r.BindableAt, target) {
+		return nil, "", x.refuse("bindable_at", "role %s cannot be bound at %s; it is bound at %s", r.ID, describeTarget(x.s.m, target), describeTargets(x.s.m, r.BindableAt))
+	}
+	if r.AssignableBy == "operator" && !x.actor.Operator {
+		return nil, "", x.refuse("assignable_by", "only the platform operator may assign role %s; ask the operator", r.ID)
+	}
+	return r, level, nil
 }
 
 func levelIndex(m *model.Model, id string) int {
@@ -435,7 +452,7 @@ func (x *acting) grantPermissions() error {
 	var before *rolecall.Binding
 	perms := slices.Clone(x.r.Permissions)
 	for _, b := range bs {
-		if len(b.Permissions) > 0 {
+		if len(b.Permissions) > 0 && b.NotBefore.Equal(x.r.NotBefore) && b.NotAfter.Equal(x.r.NotAfter) {
 			before = &b
 			perms = append(slices.Clone(b.Permissions), perms...)
 			if err := x.tx.Delete(rolecall.ObjBinding, b.ID); err != nil {
@@ -599,7 +616,9 @@ func (x *acting) minHolders(ch []rolecall.Scope, b rolecall.Binding) error {
 		if _, err := x.tx.Get(rolecall.ObjBinding, k, &o); err != nil {
 			return err
 		}
-		if o.Role == p.Role && o.ID != b.ID && o.Subject.Kind == rolecall.SubjectUser {
+		now := x.s.now()
+		active := (o.NotBefore.IsZero() || !now.Before(o.NotBefore)) && (o.NotAfter.IsZero() || now.Before(o.NotAfter))
+		if o.Role == p.Role && o.ID != b.ID && o.Subject.Kind == rolecall.SubjectUser && active {
 			holders[o.Subject.ID] = true
 		}
 	}
@@ -763,6 +782,11 @@ func (x *acting) oneRolePerNode(ch []rolecall.Scope, b rolecall.Binding) error {
 	}
 	for _, o := range bs {
 		if o.Role != "" && o.Wildcard == b.Wildcard {
+			if o.Role != b.Role {
+				if err := x.minHolders(ch, o); err != nil {
+					return err
+				}
+			}
 			if err := x.tx.Delete(rolecall.ObjBinding, o.ID); err != nil {
 				return err
 			}

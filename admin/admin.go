@@ -9,6 +9,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,6 +26,9 @@ import (
 type Actor struct {
 	User     string
 	Operator bool
+	// Org, when set, confines the actor to one organization (an
+	// organization's API key): an act in another reads as not found.
+	Org string
 }
 
 func (a Actor) String() string {
@@ -149,24 +153,32 @@ func (s *Service) Do(ctx context.Context, a Actor, r Request) (Result, error) {
 		return Result{}, err
 	}
 	var x *acting
-	rev, err := s.st.Update(ctx, func(tx rolecall.Tx) error {
-		x = &acting{s: s, ctx: ctx, tx: tx, e: s.live.Engine(), actor: a, r: r, act: act, op: op}
-		if err := x.operatorOnly(); err != nil {
-			return err
+	var rev rolecall.Revision
+	var err error
+	for attempt := 0; ; attempt++ {
+		rev, err = s.st.Update(ctx, func(tx rolecall.Tx) error {
+			x = &acting{s: s, ctx: ctx, tx: tx, e: s.live.Engine(), actor: a, r: r, act: act, op: op}
+			// the engine that authorizes must reflect everything committed
+			// before this transaction
+			if x.e.Revision+1 != tx.Revision() && attempt < 5 {
+				return errStale
+			}
+			return s.act(x, a, r, op, do)
+		})
+		if !errors.Is(err, errStale) {
+			break
 		}
-		if err := do(x); err != nil {
-			return err
+		if _, err := s.live.Sync(ctx); err != nil {
+			return Result{}, err
 		}
-		if !x.wrote {
-			return nil
-		}
-		return x.audit()
-	})
+	}
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := s.live.Sync(ctx); err != nil {
-		return Result{}, err
+	// The act is committed: however the caller's context ends, the index
+	// catches up, and a failure to is a warning, not the act's failure.
+	if _, err := s.live.Sync(context.WithoutCancel(ctx)); err != nil {
+		x.warn("committed at revision %d; the index has not applied it yet (%v) and will when it next syncs", rev, err)
 	}
 	return Result{Revision: rev, Warnings: x.warnings, Audit: x.event}, nil
 }
@@ -192,6 +204,28 @@ func (s *Service) impliedAct(r Request) (*model.Act, bool) {
 		}
 	}
 	return nil, false
+}
+
+// errStale says the index was behind the store when an act's transaction
+// began: the act syncs and runs again.
+var errStale = errors.New("the index is behind the store")
+
+// act runs inside the transaction: the operator-only rule, the act, the
+// organization confinement of the actor, the audit event.
+func (s *Service) act(x *acting, a Actor, r Request, op string, do func(*acting) error) error {
+	if err := x.operatorOnly(); err != nil {
+		return err
+	}
+	if err := do(x); err != nil {
+		return err
+	}
+	if a.Org != "" && x.org != a.Org {
+		return rolecall.E(op, rolecall.NotFound, r.Act, "no such object in organization "+a.Org)
+	}
+	if !x.wrote {
+		return nil
+	}
+	return x.audit()
 }
 
 func actList(m *model.Model) string {
@@ -328,7 +362,7 @@ func (s *Service) auditor(ctx context.Context, op string, a Actor, org string) e
 			return err
 		}
 		e := s.live.Engine()
-		if !slices.Contains(e.Orgs(a.User), org) {
+		if !e.MemberOf(a.User, org) {
 			return rolecall.E(op, rolecall.NotFound, org, "no such organization")
 		}
 		need := ""
@@ -400,7 +434,7 @@ func (s *Service) Members(ctx context.Context, a Actor, q MemberQuery) (members 
 	all := e.Members(q.Org)
 	var shared map[string]bool
 	if !a.Operator {
-		if !slices.Contains(e.Orgs(a.User), q.Org) {
+		if !e.MemberOf(a.User, q.Org) {
 			return nil, "", rolecall.E(op, rolecall.NotFound, q.Org, "no such organization")
 		}
 		if act, ok := s.m.Act("view_members"); ok && act.Requires != "" {

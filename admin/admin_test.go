@@ -92,6 +92,8 @@ func TestRefusals(t *testing.T) {
 			rolecall.Invalid, "bind_role", []string{"does not offer"}},
 		{"no actor", admin.Actor{}, admin.Request{Act: "add_member", User: "bob", Scope: "claims"},
 			rolecall.Invalid, "actor", nil},
+		{"a user created outside any scope", admin.Actor{User: "bob"}, admin.Request{Act: "create_user", User: "mallory"},
+			rolecall.Invalid, "scope", []string{"only the operator"}},
 	} {
 		_, err := svc.Do(ctx, tc.actor, tc.req)
 		var re *rolecall.Error
@@ -367,5 +369,95 @@ func TestBindOnResource(t *testing.T) {
 	}
 	if may(t, live, "bob", "view_datasets", d1) {
 		t.Fatal("the unbound role still gives bob view_datasets on d1")
+	}
+}
+
+// exampleWorld opens the example model with acme (workspace w1, project
+// p1), olga its only Owner, ann its org admin, and bob a member of w1.
+func exampleWorld(t *testing.T) (*admin.Service, *engine.Live) {
+	t.Helper()
+	ctx := context.Background()
+	m, err := modelfile.Load("../testdata/model/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "example.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error {
+		for _, err := range []error{
+			tx.CreateScope(rolecall.Scope{ID: "acme", Level: "organization", Name: "Acme"}),
+			tx.CreateScope(rolecall.Scope{ID: "w1", Level: "workspace", Parent: "acme"}),
+			tx.CreateScope(rolecall.Scope{ID: "p1", Level: "project", Parent: "w1"}),
+			tx.CreateUser(rolecall.User{ID: "olga"}), tx.CreateUser(rolecall.User{ID: "ann"}), tx.CreateUser(rolecall.User{ID: "bob"}),
+			tx.CreateMembership(rolecall.Membership{User: "olga", Scope: "acme"}),
+			tx.CreateMembership(rolecall.Membership{User: "ann", Scope: "acme"}),
+			tx.CreateMembership(rolecall.Membership{User: "ann", Scope: "w1"}),
+			tx.CreateMembership(rolecall.Membership{User: "bob", Scope: "w1"}),
+			tx.CreateBinding(&rolecall.Binding{Subject: rolecall.UserSubject("olga"), Role: "owner", Scope: "acme"}),
+			tx.CreateBinding(&rolecall.Binding{Subject: rolecall.UserSubject("ann"), Role: "org_admin", Scope: "acme"}),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := engine.Open(ctx, m, st, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return admin.New(m, st, live, nil), live
+}
+
+// TestRulesCannotBeSidestepped: acts that would reach what a rule forbids
+// by another way are refused too.
+func TestRulesCannotBeSidestepped(t *testing.T) {
+	ctx := context.Background()
+	svc, live := exampleWorld(t)
+	op := admin.Actor{Operator: true}
+	ann := admin.Actor{User: "ann"}
+	for _, tc := range []struct {
+		name  string
+		actor admin.Actor
+		req   admin.Request
+		kind  rolecall.Kind
+		rule  string
+	}{
+		{"removing the last Owner's membership", op, admin.Request{Act: "remove_member", User: "olga", Scope: "acme"}, rolecall.FailedPrecondition, "min_holders"},
+		{"deleting the last Owner", op, admin.Request{Act: "delete_user", User: "olga"}, rolecall.FailedPrecondition, "min_holders"},
+		{"inviting with a role not bindable there", ann, admin.Request{Act: "invite", Email: "dave@acme.com", Scope: "p1", Role: "workspace_admin"}, rolecall.FailedPrecondition, "bindable_at"},
+		{"acting beyond the key's organization", admin.Actor{User: "ann", Org: "globex"}, admin.Request{Act: "add_member", User: "bob", Scope: "p1"}, rolecall.NotFound, "add_member"},
+	} {
+		_, err := svc.Do(ctx, tc.actor, tc.req)
+		var re *rolecall.Error
+		if !errorsAs(err, &re) || re.Kind != tc.kind || re.Name != tc.rule {
+			t.Errorf("%s: %v, want %s from %s", tc.name, err, tc.kind, tc.rule)
+		}
+	}
+	if !may(t, live, "olga", "manage_workspaces", rolecall.ScopeTarget("acme")) {
+		t.Fatal("olga lost the Owner role")
+	}
+}
+
+// TestGrantKeepsTimeBounds: a time-bound grant does not change the bounds
+// of the permissions granted before it.
+func TestGrantKeepsTimeBounds(t *testing.T) {
+	ctx := context.Background()
+	svc, _, live := open(t)
+	past := time.Now().Add(-time.Hour)
+	if _, err := svc.Do(ctx, admin.Actor{User: "ann"}, admin.Request{Act: "grant_permissions", User: "bob", Scope: "claims",
+		Permissions: []string{"view_sensitive_data"}, NotAfter: past}); err != nil {
+		t.Fatal(err)
+	}
+	if !may(t, live, "bob", "view_sources", rolecall.ScopeTarget("claims")) {
+		t.Fatal("an expired grant took bob's permanent view_sources with it")
+	}
+	if may(t, live, "bob", "view_sensitive_data", rolecall.ScopeTarget("claims")) {
+		t.Fatal("the expired grant gives view_sensitive_data")
 	}
 }

@@ -103,6 +103,19 @@ func (x *acting) deleteUser() error {
 		if err := x.requiresEverywhere(); err != nil {
 			return err
 		}
+		bs, at, err := x.userBindings(x.r.User)
+		if err != nil {
+			return err
+		}
+		for i, b := range bs {
+			bch, err := x.chain(at[i].ID)
+			if err != nil {
+				return err
+			}
+			if err := x.minHolders(bch, b); err != nil {
+				return err
+			}
+		}
 	}
 	for _, kind := range []rolecall.ObjectKind{rolecall.ObjBinding, rolecall.ObjOffer, rolecall.ObjGroupMember, rolecall.ObjMembership} {
 		if _, err := x.tx.DeleteWhere(rolecall.Filter{Kind: kind, User: x.r.User}); err != nil {
@@ -280,11 +293,13 @@ func (x *acting) invite() error {
 		return err
 	}
 	if x.r.Role != "" {
-		r, ok := x.e.Role(x.r.Scope, x.r.Role)
-		if !ok {
-			return x.notFound(x.r.Role, "no such role")
+		// the role must be one the inviter may bind there, as bind_role
+		// would check it
+		r, level, err := x.bindable(ch, rolecall.Binding{Role: x.r.Role, Scope: x.r.Scope})
+		if err != nil {
+			return err
 		}
-		if err := x.noEscalation(x.r.Scope, r.GrantsAt(levelIndex(x.s.m, ch[0].Level))); err != nil {
+		if err := x.noEscalation(x.r.Scope, r.GrantsAt(levelIndex(x.s.m, level))); err != nil {
 			return err
 		}
 	}
@@ -366,7 +381,16 @@ func (x *acting) acceptInvitation() error {
 		return err
 	}
 	if inv.Role != "" {
+		// checked again now: the model's rules about where a member holds
+		// roles apply to the invitee as they are today
 		b := rolecall.Binding{Subject: rolecall.UserSubject(u.ID), Role: inv.Role, Scope: inv.Scope}
+		r, _, err := x.bindable(ch, b)
+		if err != nil {
+			return err
+		}
+		if err := x.bindingRules(ch, b, r); err != nil {
+			return err
+		}
 		if err := x.tx.CreateBinding(&b); err != nil {
 			return err
 		}

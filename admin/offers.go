@@ -45,9 +45,6 @@ func (x *acting) transition() error {
 	state := "none"
 	if found {
 		state = o.State
-		if x.r.Kind != "" && x.r.Kind != o.Kind {
-			return x.invalid(x.r.Offer, "is a %s, not a %s", o.Kind, x.r.Kind)
-		}
 	} else {
 		if err := x.need("kind", "resource", "recipient"); err != nil {
 			return err
@@ -93,6 +90,9 @@ func (x *acting) transition() error {
 	}
 	if err := x.enterOrg(side); err != nil {
 		return x.notFound(x.r.Offer, "no such offer")
+	}
+	if found && x.r.Kind != "" && x.r.Kind != o.Kind {
+		return x.invalid(x.r.Offer, "is a %s, not a %s", o.Kind, x.r.Kind)
 	}
 	if !x.actor.Operator && t.Requires != nil {
 		target := rolecall.ScopeTarget(side)

@@ -256,6 +256,24 @@ func (x *acting) updateCustomRole() error {
 	if _, err := engine.CompileRole(x.s.m, nr); err != nil {
 		return rolecall.E(x.op, rolecall.Invalid, "role "+nr.ID, errMsg(err))
 	}
+	// what the edit adds, every holder gets: only what the actor holds
+	var added []model.GrantItem
+	for _, g := range nr.Grants {
+		if !slices.ContainsFunc(old.Grants, func(o rolecall.Grant) bool { return o.Permission == g.Permission }) {
+			if p, ok := x.s.m.Perm(g.Permission); ok {
+				added = append(added, model.GrantItem{Perm: p})
+			}
+		}
+	}
+	if len(added) > 0 {
+		owner := old.Org
+		if old.Scope != "" {
+			owner = old.Scope
+		}
+		if err := x.noEscalation(owner, model.BuildGrantSet(x.s.m, added, nil)); err != nil {
+			return err
+		}
+	}
 	if err := x.tx.ReplaceRole(nr); err != nil {
 		return err
 	}

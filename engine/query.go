@@ -202,3 +202,19 @@ func (e *Engine) OrgOf(t rolecall.Target) (string, bool) {
 	}
 	return e.nodeList.at(e.nodeList.at(n).org).id, true
 }
+
+// MemberOf reports whether a user is a member of an organization (at any
+// node of it), without allocating.
+func (e *Engine) MemberOf(user, org string) bool {
+	u, ok := e.users.get(user)
+	o, ok2 := e.nodes[org]
+	if !ok || !ok2 {
+		return false
+	}
+	for _, n := range e.userList.at(u).member {
+		if e.nodeList.at(n).org == o {
+			return true
+		}
+	}
+	return false
+}

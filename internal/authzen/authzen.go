@@ -231,7 +231,7 @@ func (a *api) decide(ctx context.Context, e *engine.Engine, q request) Decision 
 	if org, ok := e.OrgOf(t); ok && !a.allowedOrg(ctx, org) || !ok {
 		return deny(404, "no such "+q.Resource.Type)
 	}
-	if mine, all := a.scope(ctx); !all && !contains(e.Orgs(q.Subject.ID), mine) {
+	if mine, all := a.scope(ctx); !all && !e.MemberOf(q.Subject.ID, mine) {
 		return deny(404, "no such subject")
 	}
 	d, err := e.Check(engine.Request{Subject: q.Subject.ID, Permission: q.Action.Name, Target: t, Context: conditionContext(q)})
@@ -250,15 +250,6 @@ func (a *api) scope(ctx context.Context) (string, bool) {
 		return "", true
 	}
 	return a.o.Scope(ctx)
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func errMessage(err error) string {

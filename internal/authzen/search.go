@@ -119,7 +119,7 @@ func (a *api) searchResource(ctx context.Context, e *engine.Engine, body map[str
 	}
 	in := ""
 	if mine, all := a.scope(ctx); !all {
-		if !contains(e.Orgs(q.Subject.ID), mine) {
+		if !e.MemberOf(q.Subject.ID, mine) {
 			return respond(nil, ""), nil
 		}
 		in = mine

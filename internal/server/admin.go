@@ -23,7 +23,7 @@ var _ rolecallv1connect.AdminServiceHandler = (*Admin)(nil)
 
 func actor(ctx context.Context) admin.Actor {
 	p, _ := PrincipalFrom(ctx)
-	return admin.Actor{User: p.User, Operator: p.Operator}
+	return admin.Actor{User: p.User, Operator: p.Operator, Org: p.Org}
 }
 
 // timeOf reads an optional timestamp; absent is the zero time.

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -125,7 +124,7 @@ func authn(cache *keyCache, live *engine.Live) connect.ServerInterceptor {
 			if err != nil {
 				return err
 			}
-			if !p.Operator && !slices.Contains(live.Engine().Orgs(p.User), p.Org) {
+			if !p.Operator && !live.Engine().MemberOf(p.User, p.Org) {
 				return connect.NewError(connect.CodeUnauthenticated, "the API key's user is no longer a member of "+p.Org)
 			}
 			return next(context.WithValue(ctx, principalKey{}, p), spec, stream)
@@ -149,7 +148,7 @@ func httpAuthn(cache *keyCache, live *engine.Live) func(http.Handler) http.Handl
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := cache.authenticate(r.Context(), r.Header.Get("Authorization"))
-			if err == nil && !p.Operator && !slices.Contains(live.Engine().Orgs(p.User), p.Org) {
+			if err == nil && !p.Operator && !live.Engine().MemberOf(p.User, p.Org) {
 				err = errors.New("the API key's user is no longer a member of " + p.Org)
 			}
 			if err != nil {

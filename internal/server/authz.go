@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"connectrpc.com/connect/v2"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -109,7 +108,12 @@ func scoped(ctx context.Context, e *engine.Engine, subject string, t rolecall.Ta
 	if org, ok := e.OrgOf(t); ok && org != p.Org {
 		return connect.NewError(connect.CodeNotFound, t.String()+": no such target")
 	}
-	if subject != "" && !slices.Contains(e.Orgs(subject), p.Org) {
+	if t.Item != nil {
+		if org, ok := e.OrgOf(rolecall.Target{Resource: *t.Item}); ok && org != p.Org {
+			return connect.NewError(connect.CodeNotFound, t.Item.String()+": no such item")
+		}
+	}
+	if subject != "" && !e.MemberOf(subject, p.Org) {
 		return connect.NewError(connect.CodeNotFound, subject+": no such user")
 	}
 	return nil

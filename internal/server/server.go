@@ -60,8 +60,8 @@ func Handler(o Options) http.Handler {
 	srv := connect.NewServer(met.interceptor, deadline(o.Timeout), logFailures(o.Log), authn(keys, o.Live))
 	rolecallv1connect.RegisterAuthzServiceHandler(srv, &Authz{Live: o.Live})
 	rolecallv1connect.RegisterAdminServiceHandler(srv, &Admin{Service: o.Admin})
-	rolecallv1connect.RegisterWatchServiceHandler(srv, &Watch{Store: o.Store})
-	rolecallv1connect.RegisterImportServiceHandler(srv, &Import{Store: o.Store, Live: o.Live})
+	rolecallv1connect.RegisterWatchServiceHandler(srv, &Watch{Store: o.Store, keys: keys, live: o.Live})
+	rolecallv1connect.RegisterImportServiceHandler(srv, &Import{Store: o.Store, Live: o.Live, Log: o.Log})
 	rolecallv1connect.RegisterModelServiceHandler(srv, &Model{Model: o.Live.Engine().Model()})
 	grpcreflect.Register(srv) // the schema is public: it is in the repository
 	mux := http.NewServeMux()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,10 @@ import (
 type Watch struct {
 	rolecallv1connect.UnimplementedWatchServiceHandler
 	Store rolecall.Reader
+	// keys and live re-check the caller's key while a stream lasts: a
+	// revoked key, or a user who left, ends it.
+	keys *keyCache
+	live *engine.Live
 	// Poll is how often to look for new changes (default 100 ms).
 	Poll time.Duration
 }
@@ -57,6 +62,9 @@ func (w *Watch) Watch(ctx context.Context, req *v1.WatchRequest, stream rolecall
 				return err
 			}
 		}
+		if err := w.stillValid(ctx); err != nil {
+			return err
+		}
 		if len(cs) > 0 {
 			continue
 		}
@@ -66,6 +74,25 @@ func (w *Watch) Watch(ctx context.Context, req *v1.WatchRequest, stream rolecall
 		case <-time.After(poll):
 		}
 	}
+}
+
+// stillValid re-authenticates a stream's caller.
+func (w *Watch) stillValid(ctx context.Context) error {
+	if w.keys == nil {
+		return nil
+	}
+	info, ok := connect.CallInfoForServerContext(ctx)
+	if !ok {
+		return nil
+	}
+	p, err := w.keys.authenticate(ctx, info.RequestHeader().Get("Authorization"))
+	if err != nil {
+		return err
+	}
+	if !p.Operator && !w.live.Engine().MemberOf(p.User, p.Org) {
+		return connect.NewError(connect.CodeUnauthenticated, "the API key's user is no longer a member of "+p.Org)
+	}
+	return nil
 }
 
 // Model describes the model the server runs and checks model files.
@@ -107,6 +134,13 @@ type Import struct {
 	rolecallv1connect.UnimplementedImportServiceHandler
 	Store rolecall.Writer
 	Live  *engine.Live
+	Log   *slog.Logger
+}
+
+func (im *Import) log(msg string, err error) {
+	if im.Log != nil {
+		im.Log.Error(msg, "error", err)
+	}
 }
 
 // Import writes one request's lines in one transaction and applies them to
@@ -124,8 +158,8 @@ func (im *Import) Import(ctx context.Context, r *v1.ImportRequest) (*v1.ImportRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if _, err := im.Live.Sync(ctx); err != nil {
-		return nil, toStatus(err)
+	if _, err := im.Live.Sync(context.WithoutCancel(ctx)); err != nil {
+		im.log("the index has not applied the import yet", err)
 	}
 	return &v1.ImportResponse{Revision: uint64(rev), Objects: int64(n)}, nil
 }
