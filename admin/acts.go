@@ -188,6 +188,12 @@ func (x *acting) removeMember() error {
 
 // bindingsOf lists the bindings a subject holds at a node.
 func (x *acting) bindingsOf(sub rolecall.SubjectRef, scope string) ([]rolecall.Binding, error) {
+	return x.bindingsWhere(sub, func(b rolecall.Binding) bool { return b.Scope == scope && b.Resource == nil })
+}
+
+// bindingsWhere lists the bindings a subject holds in the act's
+// organization that keep selects.
+func (x *acting) bindingsWhere(sub rolecall.SubjectRef, keep func(rolecall.Binding) bool) ([]rolecall.Binding, error) {
 	f := rolecall.Filter{Kind: rolecall.ObjBinding, Org: x.org}
 	if sub.Kind == rolecall.SubjectGroup {
 		f.Group = sub.ID
@@ -204,7 +210,7 @@ func (x *acting) bindingsOf(sub rolecall.SubjectRef, scope string) ([]rolecall.B
 		if _, err := x.tx.Get(rolecall.ObjBinding, k, &b); err != nil {
 			return nil, err
 		}
-		if b.Scope == scope && b.Resource == nil {
+		if keep(b) {
 			out = append(out, b)
 		}
 	}
@@ -343,77 +349,58 @@ func describeTargets(m *model.Model, ts []string) string {
 	return strings.Join(out, " or ")
 }
 
-// unbindRole removes a user's binding of a role at a node.
+// unbindRole removes a user's binding of a role at a node (or on "*", or on
+// a resource).
 func (x *acting) unbindRole() error {
-	if x.r.Resource != nil {
-		if err := x.need("user", "role"); err != nil {
+	if err := x.need("user", "role"); err != nil {
+		return err
+	}
+	var ch []rolecall.Scope
+	var where string
+	var here func(rolecall.Binding) bool
+	if ref := x.r.Resource; ref != nil {
+		var err error
+		if ch, err = x.enterResource(); err != nil {
 			return err
 		}
-		ch, err := x.enterResource()
+		where = ref.String()
+		here = func(b rolecall.Binding) bool { return b.Resource != nil && *b.Resource == *ref }
+	} else {
+		if err := x.need("scope"); err != nil {
+			return err
+		}
+		scope, wildcard, err := x.place()
 		if err != nil {
 			return err
 		}
-		ks, err := x.tx.Find(rolecall.Filter{Kind: rolecall.ObjBinding, Org: x.org, User: x.r.User})
-		if err != nil {
+		if ch, err = x.enter(scope); err != nil {
 			return err
 		}
-		for _, k := range ks {
-			var b rolecall.Binding
-			if _, err := x.tx.Get(rolecall.ObjBinding, k, &b); err != nil {
-				return err
-			}
-			if b.Role != x.r.Role || b.Resource == nil || *b.Resource != *x.r.Resource {
-				continue
-			}
-			if err := x.unchangedSince(rolecall.ObjBinding, b.ID); err != nil {
-				return err
-			}
-			if err := x.minHolders(ch, b); err != nil {
-				return err
-			}
-			if err := x.tx.Delete(rolecall.ObjBinding, b.ID); err != nil {
-				return err
-			}
-			x.done("binding "+b.ID, b, nil)
-			return nil
+		if err := x.authorize(rolecall.ScopeTarget(scope), ch); err != nil {
+			return err
 		}
-		return x.notFound(x.r.User, "does not hold role %s on %s", x.r.Role, x.r.Resource)
+		where = x.label(ch[0])
+		here = func(b rolecall.Binding) bool { return b.Resource == nil && b.Scope == scope && b.Wildcard == wildcard }
 	}
-	if err := x.need("user", "role", "scope"); err != nil {
-		return err
-	}
-	scope, _, err := x.place()
+	bs, err := x.bindingsWhere(rolecall.UserSubject(x.r.User), func(b rolecall.Binding) bool { return b.Role == x.r.Role && here(b) })
 	if err != nil {
 		return err
 	}
-	ch, err := x.enter(scope)
-	if err != nil {
+	if len(bs) == 0 {
+		return x.notFound(x.r.User, "does not hold role %s at %s", x.r.Role, where)
+	}
+	b := bs[0]
+	if err := x.unchangedSince(rolecall.ObjBinding, b.ID); err != nil {
 		return err
 	}
-	if err := x.authorize(rolecall.ScopeTarget(scope), ch); err != nil {
+	if err := x.minHolders(ch, b); err != nil {
 		return err
 	}
-	bs, err := x.bindingsOf(rolecall.UserSubject(x.r.User), scope)
-	if err != nil {
+	if err := x.tx.Delete(rolecall.ObjBinding, b.ID); err != nil {
 		return err
 	}
-	for _, b := range bs {
-		if b.Role != x.r.Role {
-			continue
-		}
-		if err := x.unchangedSince(rolecall.ObjBinding, b.ID); err != nil {
-			return err
-		}
-		if err := x.minHolders(ch, b); err != nil {
-			return err
-		}
-		if err := x.tx.Delete(rolecall.ObjBinding, b.ID); err != nil {
-			return err
-		}
-		x.done("binding "+b.ID, b, nil)
-		return nil
-	}
-	return x.notFound(x.r.User, "does not hold role %s at %s", x.r.Role, x.label(ch[0]))
+	x.done("binding "+b.ID, b, nil)
+	return nil
 }
 
 // grantPermissions binds permissions directly to a user at a node, where

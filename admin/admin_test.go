@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -459,5 +460,36 @@ func TestGrantKeepsTimeBounds(t *testing.T) {
 	}
 	if may(t, live, "bob", "view_sensitive_data", rolecall.ScopeTarget("claims")) {
 		t.Fatal("the expired grant gives view_sensitive_data")
+	}
+}
+
+// TestUnbindWildcard: unbinding a role on "*" removes the wildcard binding
+// and leaves the same role bound at the organization itself.
+func TestUnbindWildcard(t *testing.T) {
+	ctx := context.Background()
+	svc, live := exampleWorld(t)
+	op := admin.Actor{Operator: true}
+	req := admin.Request{Act: "bind_role", User: "ann", Role: "org_admin", Scope: "*", Org: "acme"}
+	if _, err := svc.Do(ctx, op, req); err != nil {
+		t.Fatal(err)
+	}
+	req.Act = "unbind_role"
+	res, err := svc.Do(ctx, op, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gone rolecall.Binding
+	if err := json.Unmarshal(res.Audit.Before, &gone); err != nil {
+		t.Fatal(err)
+	}
+	if !gone.Wildcard || gone.Scope != "acme" || gone.Role != "org_admin" {
+		t.Fatalf("unbinding on \"*\" removed %+v, want the wildcard binding", gone)
+	}
+	var re *rolecall.Error
+	if _, err := svc.Do(ctx, op, req); !errorsAs(err, &re) || re.Kind != rolecall.NotFound {
+		t.Fatalf("unbinding on \"*\" again: %v, want NotFound", err)
+	}
+	if !may(t, live, "ann", "manage_workspaces", rolecall.ScopeTarget("acme")) {
+		t.Fatal("ann lost org_admin at acme")
 	}
 }
