@@ -51,24 +51,6 @@ func (e *Engine) Role(scope, id string) (*model.Role, bool) {
 	return r, r != nil
 }
 
-// Orgs lists the organizations a user is a member of (at any node), in id
-// order.
-func (e *Engine) Orgs(user string) []string {
-	u, ok := e.users.get(user)
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, n := range e.userList.at(u).member {
-		id := e.nodeList.at(e.nodeList.at(n).org).id
-		if !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // TimeBound lists the bindings of an organization (at its nodes or on its
 // resources) that have a start or an expiry, in id order: the access to
 // review.
