@@ -228,7 +228,7 @@ func (a *api) decide(ctx context.Context, e *engine.Engine, q request) Decision 
 	if !ok {
 		return deny(404, "no resource type or level "+q.Resource.Type)
 	}
-	if org, ok := e.OrgOf(t); ok && !a.allowedOrg(ctx, org) || !ok {
+	if org, ok := e.OrgOf(t); !ok || !a.allowedOrg(ctx, org) {
 		return deny(404, "no such "+q.Resource.Type)
 	}
 	if mine, all := a.scope(ctx); !all && !e.MemberOf(q.Subject.ID, mine) {
