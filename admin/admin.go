@@ -160,13 +160,16 @@ func (s *Service) Do(ctx context.Context, a Actor, r Request) (Result, error) {
 			x = &acting{s: s, ctx: ctx, tx: tx, e: s.live.Engine(), actor: a, r: r, act: act, op: op}
 			// the engine that authorizes must reflect everything committed
 			// before this transaction
-			if x.e.Revision+1 != tx.Revision() && attempt < 5 {
+			if x.e.Revision+1 != tx.Revision() {
 				return errStale
 			}
 			return s.act(x, a, r, op, do)
 		})
 		if !errors.Is(err, errStale) {
 			break
+		}
+		if attempt == staleAttempts {
+			return Result{}, rolecall.E(op, rolecall.Unavailable, "", fmt.Sprintf("the index stayed behind the store through %d attempts while other acts committed; try again", staleAttempts+1))
 		}
 		if _, err := s.live.Sync(ctx); err != nil {
 			return Result{}, err
@@ -209,6 +212,10 @@ func (s *Service) impliedAct(r Request) (*model.Act, bool) {
 // errStale says the index was behind the store when an act's transaction
 // began: the act syncs and runs again.
 var errStale = errors.New("the index is behind the store")
+
+// staleAttempts bounds how often an act syncs and runs again before it
+// gives up as unavailable rather than authorize on a stale index.
+const staleAttempts = 5
 
 // act runs inside the transaction: the operator-only rule, the act, the
 // organization confinement of the actor, the audit event.
