@@ -53,11 +53,7 @@ func (x *acting) createUser() error {
 		return x.invalid("scope", "give the scope the new user joins; only the operator creates users outside any")
 	}
 	if x.r.Scope != "" {
-		ch, err := x.enter(x.r.Scope)
-		if err != nil {
-			return err
-		}
-		if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
+		if _, err := x.enterAuthorized(x.r.Scope); err != nil {
 			return err
 		}
 	}
@@ -263,11 +259,8 @@ func (x *acting) bindRole() error {
 	if err != nil {
 		return err
 	}
-	ch, err := x.enter(scope)
+	ch, err := x.enterAuthorized(scope)
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(scope), ch); err != nil {
 		return err
 	}
 	return x.bind(ch, rolecall.Binding{Subject: rolecall.UserSubject(x.r.User), Role: x.r.Role, Scope: scope, Wildcard: wildcard,
@@ -373,10 +366,7 @@ func (x *acting) unbindRole() error {
 		if err != nil {
 			return err
 		}
-		if ch, err = x.enter(scope); err != nil {
-			return err
-		}
-		if err := x.authorize(rolecall.ScopeTarget(scope), ch); err != nil {
+		if ch, err = x.enterAuthorized(scope); err != nil {
 			return err
 		}
 		where = x.label(ch[0])

@@ -208,11 +208,18 @@ func (x *acting) atScope(fields ...string) ([]rolecall.Scope, error) {
 	if err := x.need(fields...); err != nil {
 		return nil, err
 	}
-	ch, err := x.enter(x.r.Scope)
+	return x.enterAuthorized(x.r.Scope)
+}
+
+// enterAuthorized enters a scope (its organization becomes the act's) and
+// checks that the actor holds the act's right there. It returns the
+// scope's chain.
+func (x *acting) enterAuthorized(scope string) ([]rolecall.Scope, error) {
+	ch, err := x.enter(scope)
 	if err != nil {
 		return nil, err
 	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
+	if err := x.authorize(rolecall.ScopeTarget(scope), ch); err != nil {
 		return nil, err
 	}
 	return ch, nil

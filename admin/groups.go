@@ -43,6 +43,24 @@ func (s *Service) groupWord() string {
 }
 
 // immutableGroup refuses changes to groups the model marks immutable.
+// editableGroup is the start of the acts that change a group: the group
+// and the named arguments must be given, the actor must hold the act's
+// right at the group's scope, and the model must not hold the group
+// immutable. It returns the group and its scope's chain.
+func (x *acting) editableGroup(fields ...string) (rolecall.Group, []rolecall.Scope, error) {
+	if err := x.need(append([]string{"group"}, fields...)...); err != nil {
+		return rolecall.Group{}, nil, err
+	}
+	g, ch, err := x.group(x.r.Group)
+	if err != nil {
+		return g, nil, err
+	}
+	if err := x.immutableGroup(g); err != nil {
+		return g, nil, err
+	}
+	return g, ch, nil
+}
+
 func (x *acting) immutableGroup(g rolecall.Group) error {
 	if p, ok := rule[model.ImmutableRule](x.s.m); ok && slices.Contains(p.Groups, g.ID) {
 		name := g.Name
@@ -70,14 +88,8 @@ func (x *acting) createGroup() error {
 }
 
 func (x *acting) renameGroup() error {
-	if err := x.need("group", "name"); err != nil {
-		return err
-	}
-	g, _, err := x.group(x.r.Group)
+	g, _, err := x.editableGroup("name")
 	if err != nil {
-		return err
-	}
-	if err := x.immutableGroup(g); err != nil {
 		return err
 	}
 	if err := x.unchangedSince(rolecall.ObjGroup, g.ID); err != nil {
@@ -94,14 +106,8 @@ func (x *acting) renameGroup() error {
 
 // deleteGroup deletes a group with its memberships and bindings.
 func (x *acting) deleteGroup() error {
-	if err := x.need("group"); err != nil {
-		return err
-	}
-	g, _, err := x.group(x.r.Group)
+	g, _, err := x.editableGroup()
 	if err != nil {
-		return err
-	}
-	if err := x.immutableGroup(g); err != nil {
 		return err
 	}
 	for _, kind := range []rolecall.ObjectKind{rolecall.ObjGroupMember, rolecall.ObjBinding} {
@@ -117,14 +123,8 @@ func (x *acting) deleteGroup() error {
 }
 
 func (x *acting) addGroupMember() error {
-	if err := x.need("group", "user"); err != nil {
-		return err
-	}
-	g, ch, err := x.group(x.r.Group)
+	g, ch, err := x.editableGroup("user")
 	if err != nil {
-		return err
-	}
-	if err := x.immutableGroup(g); err != nil {
 		return err
 	}
 	if g.AllMembers {
@@ -145,14 +145,8 @@ func (x *acting) addGroupMember() error {
 }
 
 func (x *acting) removeGroupMember() error {
-	if err := x.need("group", "user"); err != nil {
-		return err
-	}
-	g, ch, err := x.group(x.r.Group)
+	g, ch, err := x.editableGroup("user")
 	if err != nil {
-		return err
-	}
-	if err := x.immutableGroup(g); err != nil {
 		return err
 	}
 	if g.AllMembers {

@@ -179,11 +179,8 @@ func (x *acting) bindGroup() error {
 	if err != nil {
 		return err
 	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.enterAuthorized(x.r.Scope)
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	b := rolecall.Binding{Subject: rolecall.GroupSubject(g.ID), Role: x.r.Role, Scope: x.r.Scope, DefaultRole: x.r.Role == ""}
@@ -206,11 +203,8 @@ func (x *acting) unbindGroup() error {
 	if err != nil {
 		return err
 	}
-	ch, err := x.enter(x.r.Scope)
+	ch, err := x.enterAuthorized(x.r.Scope)
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(rolecall.ScopeTarget(x.r.Scope), ch); err != nil {
 		return err
 	}
 	bs, err := x.bindingsOf(rolecall.GroupSubject(g.ID), x.r.Scope)
