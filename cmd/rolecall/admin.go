@@ -37,13 +37,17 @@ func (f *actorFlags) actor() (admin.Actor, error) {
 	return admin.Actor{}, fmt.Errorf("say who acts: --as USER, or --operator")
 }
 
-// service opens the store, the live index and the admin layer.
-func (f *storeFlags) service(ctx context.Context) (*admin.Service, func(), error) {
+// service names who acts and opens the store, the live index and the
+// admin layer; done closes the store.
+func (f *storeFlags) service(ctx context.Context, who *actorFlags) (svc *admin.Service, a admin.Actor, done func(), err error) {
+	if a, err = who.actor(); err != nil {
+		return nil, a, nil, err
+	}
 	m, st, live, err := f.open(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, a, nil, err
 	}
-	return admin.New(m, st, live, nil), func() { st.Close() }, nil
+	return admin.New(m, st, live, nil), a, func() { st.Close() }, nil
 }
 
 // parseRequest reads an act's arguments written key=value.
@@ -140,11 +144,7 @@ func runAct(cmd *cobra.Command, f *storeFlags, who *actorFlags, req admin.Reques
 		}
 		return printResult(cmd, f.json, admin.Result{Revision: done.Revision, Warnings: done.Warnings, Audit: done.Audit})
 	}
-	a, err := who.actor()
-	if err != nil {
-		return err
-	}
-	svc, done, err := f.service(cmd.Context())
+	svc, a, done, err := f.service(cmd.Context(), who)
 	if err != nil {
 		return err
 	}
@@ -216,11 +216,7 @@ func auditCmd() *cobra.Command {
 					return err
 				}
 			} else {
-				a, err := who.actor()
-				if err != nil {
-					return err
-				}
-				svc, done, err := f.service(cmd.Context())
+				svc, a, done, err := f.service(cmd.Context(), &who)
 				if err != nil {
 					return err
 				}

@@ -102,11 +102,7 @@ func memberListCmd() *cobra.Command {
 					return err
 				}
 			} else {
-				a, err := who.actor()
-				if err != nil {
-					return err
-				}
-				svc, done, err := f.service(cmd.Context())
+				svc, a, done, err := f.service(cmd.Context(), &who)
 				if err != nil {
 					return err
 				}
