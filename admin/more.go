@@ -313,6 +313,12 @@ func (x *acting) invite() error {
 }
 
 func (x *acting) revokeInvitation() error {
+	return x.changeInvitation("", func(inv *rolecall.Invitation) { inv.State = "revoked" })
+}
+
+// changeInvitation changes the pending invitation of the request's email to
+// its scope; hint ends the error where there is none.
+func (x *acting) changeInvitation(hint string, change func(*rolecall.Invitation)) error {
 	ch, err := x.atScope("email", "scope")
 	if err != nil {
 		return err
@@ -322,10 +328,10 @@ func (x *acting) revokeInvitation() error {
 		return err
 	}
 	if !ok || inv.State != "pending" {
-		return x.notFound(x.r.Email, "has no pending invitation to %s", x.label(ch[0]))
+		return x.notFound(x.r.Email, "has no pending invitation to %s%s", x.label(ch[0]), hint)
 	}
 	ni := inv
-	ni.State = "revoked"
+	change(&ni)
 	if err := x.tx.ReplaceInvitation(ni); err != nil {
 		return err
 	}

@@ -114,22 +114,5 @@ func (x *acting) removeDomain() error {
 
 // resendInvitation renews a pending invitation's expiry.
 func (x *acting) resendInvitation() error {
-	ch, err := x.atScope("email", "scope")
-	if err != nil {
-		return err
-	}
-	inv, ok, err := x.invitation(x.r.Email, x.r.Scope)
-	if err != nil {
-		return err
-	}
-	if !ok || inv.State != "pending" {
-		return x.notFound(x.r.Email, "has no pending invitation to %s; invite them instead", x.label(ch[0]))
-	}
-	ni := inv
-	ni.Expires = x.s.now().UTC().Add(invitationTTL)
-	if err := x.tx.ReplaceInvitation(ni); err != nil {
-		return err
-	}
-	x.done("invitation "+inv.ID, inv, ni)
-	return nil
+	return x.changeInvitation("; invite them instead", func(inv *rolecall.Invitation) { inv.Expires = x.s.now().UTC().Add(invitationTTL) })
 }
