@@ -17,6 +17,12 @@ type Request struct {
 	Permission string
 	Target     rolecall.Target
 	Context    map[string]any
+	// SubjectAttrs and TargetAttrs are attributes the caller states for this
+	// one check (AuthZEN's properties): conditions read them before the
+	// stored attributes of the subject and of the target. They never change
+	// relationships (owner, groups, parent, scope) and are not stored.
+	SubjectAttrs map[string]any
+	TargetAttrs  map[string]any
 }
 
 // obj is an object a permission is checked on: an existing resource, a
@@ -185,7 +191,7 @@ func (e *Engine) decide(r *Request, tr *tracer) (rolecall.Decision, error) {
 	if err != nil {
 		return rolecall.Decision{}, err
 	}
-	ev := evalCtx{e: e, u: u, ctx: r.Context, tr: tr, target: o, item: obj{res: -1, node: -1}}
+	ev := evalCtx{e: e, u: u, ctx: r.Context, tr: tr, target: o, item: obj{res: -1, node: -1}, subAttrs: r.SubjectAttrs, objAttrs: r.TargetAttrs}
 	if q.perm != nil {
 		return rolecall.Decision{Allowed: ev.leaf(q.perm, o)}, nil
 	}
@@ -236,6 +242,9 @@ type evalCtx struct {
 	tr     *tracer
 	target obj
 	item   obj
+	// subAttrs and objAttrs overlay the subject's and the target's stored
+	// attributes (Request.SubjectAttrs, Request.TargetAttrs).
+	subAttrs, objAttrs map[string]any
 }
 
 func (ev *evalCtx) action(a *model.Action) rolecall.Decision {
@@ -259,13 +268,13 @@ func (ev *evalCtx) action(a *model.Action) rolecall.Decision {
 		if pc.Program == nil {
 			continue
 		}
-		held, err := pc.Program.Eval(e.subjView(ev.u), e.view(ev.target), ev.ctx)
+		held, err := pc.Program.Eval(ev.subject(), ev.view(ev.target), ev.ctx)
 		if err != nil || !held {
 			ok = false
 			if ev.tr == nil {
 				return rolecall.Decision{}
 			}
-			reason := pc.Reason.Render(e.subjView(ev.u), e.view(ev.target), ev.ctx)
+			reason := pc.Reason.Render(ev.subject(), ev.view(ev.target), ev.ctx)
 			if err != nil {
 				reason += " (" + err.Error() + ")"
 			}
@@ -326,7 +335,7 @@ func (ev *evalCtx) req(r *model.Req) bool {
 	if r.If != nil {
 		// The requirement applies where its condition holds; a condition
 		// that cannot be evaluated leaves it applying (fail closed).
-		held, err := r.If.Eval(ev.e.subjView(ev.u), ev.e.view(ev.target), ev.ctx)
+		held, err := r.If.Eval(ev.subject(), ev.view(ev.target), ev.ctx)
 		if err == nil && !held {
 			return true
 		}
@@ -730,7 +739,7 @@ func (ev *evalCtx) qualsHold(qs []*model.Qualifier, o obj) (bool, *model.Qualifi
 		if q.Program == nil {
 			return false, q, "the condition did not compile"
 		}
-		sub, obj := ev.e.subjView(ev.u), ev.e.view(o)
+		sub, obj := ev.subject(), ev.view(o)
 		ok, err := q.Program.Eval(sub, obj, ev.ctx)
 		if err != nil {
 			return false, q, err.Error()

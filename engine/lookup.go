@@ -121,6 +121,8 @@ type ResourceQuery struct {
 	Type       string // a resource type
 	In         string // optional: only resources at or below this scope node
 	Context    map[string]any
+	// SubjectAttrs overlay the subject's stored attributes, as in Request.
+	SubjectAttrs map[string]any
 	Page       rolecall.Page // Limit 0 returns every id
 }
 
@@ -168,7 +170,7 @@ func (e *Engine) LookupResources(q ResourceQuery) (ids []string, next string, er
 	if qu.perm != nil && !e.userSpan.at(u).cond && e.look.special[rt.Index] == 0 {
 		all = e.coveredResources(u, qu.perm.Index, rt.Index, within)
 	} else {
-		res := e.scanResources(u, qu, rt.Index, within, q.Context)
+		res := e.scanResources(u, qu, rt.Index, within, q.Context, q.SubjectAttrs)
 		all = make([]string, len(res))
 		for i, r := range res {
 			all[i] = e.resList.at(r).id
@@ -240,7 +242,7 @@ func (e *Engine) coveredResources(u int32, p, t int, within int32) []string {
 }
 
 // scanResources evaluates every resource of the type, in lookup order.
-func (e *Engine) scanResources(u int32, q question, t int, within int32, ctx map[string]any) []int32 {
+func (e *Engine) scanResources(u int32, q question, t int, within int32, ctx, subAttrs map[string]any) []int32 {
 	var homes []int32
 	for n := range e.nodeList.n {
 		if len(e.nodeRes(t, n)) > 0 && (within < 0 || e.isBelowOrAt(int32(n), within)) {
@@ -252,7 +254,7 @@ func (e *Engine) scanResources(u int32, q question, t int, within int32, ctx map
 	for _, h := range homes {
 		for _, r := range e.nodeRes(t, h) {
 			o := obj{res: r, node: h, cold: e.resHot.at(r).parent < 0 && e.resHot.at(r).flags == 0}
-			ev := evalCtx{e: e, u: u, ctx: ctx, target: o, item: obj{res: -1, node: -1}}
+			ev := evalCtx{e: e, u: u, ctx: ctx, target: o, item: obj{res: -1, node: -1}, subAttrs: subAttrs}
 			if q.perm != nil && ev.leaf(q.perm, o) || q.act != nil && ev.action(q.act).Allowed {
 				out = append(out, r)
 			}
@@ -267,6 +269,8 @@ type SubjectQuery struct {
 	Target     rolecall.Target
 	Groups     bool // also list the groups whose own bindings grant it
 	Context    map[string]any
+	// TargetAttrs overlay the target's stored attributes, as in Request.
+	TargetAttrs map[string]any
 	Page       rolecall.Page
 }
 
@@ -311,7 +315,7 @@ func (e *Engine) LookupSubjects(q SubjectQuery) (SubjectResult, error) {
 		if e.userList.at(u).dead {
 			continue
 		}
-		ev := evalCtx{e: e, u: u, ctx: q.Context, target: o, item: obj{res: -1, node: -1}}
+		ev := evalCtx{e: e, u: u, ctx: q.Context, target: o, item: obj{res: -1, node: -1}, objAttrs: q.TargetAttrs}
 		if qu.perm != nil && ev.leaf(qu.perm, o) || qu.act != nil && ev.action(qu.act).Allowed {
 			users = append(users, u)
 		}

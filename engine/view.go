@@ -128,3 +128,49 @@ func (s subjView) Attr(name string) (any, bool) {
 	x, ok := s.u.attrs[name]
 	return x, ok
 }
+
+// subject shows the evaluation's user to conditions, with the attributes
+// the request states over the stored ones.
+func (ev *evalCtx) subject() condition.Subject {
+	v := ev.e.subjView(ev.u)
+	if ev.subAttrs == nil {
+		return v
+	}
+	return overSubj{v.(subjView), ev.subAttrs}
+}
+
+// view shows o to conditions; the target shows the attributes the request
+// states over its stored ones.
+func (ev *evalCtx) view(o obj) condition.Object {
+	v := objView{ev.e, o}
+	if ev.objAttrs == nil || o.res != ev.target.res || o.node != ev.target.node || o.prop != ev.target.prop {
+		return v
+	}
+	return overObj{v, ev.objAttrs}
+}
+
+// overSubj is a subject whose attributes are overlaid by a request's.
+type overSubj struct {
+	subjView
+	attrs map[string]any
+}
+
+func (s overSubj) Attr(name string) (any, bool) {
+	if x, ok := s.attrs[name]; ok {
+		return x, true
+	}
+	return s.subjView.Attr(name)
+}
+
+// overObj is an object whose attributes are overlaid by a request's.
+type overObj struct {
+	objView
+	attrs map[string]any
+}
+
+func (v overObj) Attr(name string) (any, bool) {
+	if x, ok := v.attrs[name]; ok {
+		return x, true
+	}
+	return v.objView.Attr(name)
+}
