@@ -123,7 +123,7 @@ type ResourceQuery struct {
 	Context    map[string]any
 	// SubjectAttrs overlay the subject's stored attributes, as in Request.
 	SubjectAttrs map[string]any
-	Page       rolecall.Page // Limit 0 returns every id
+	Page         rolecall.Page // Limit 0 returns every id
 }
 
 // LookupResources lists the ids of the resources of q.Type (inside q.In, if
@@ -271,7 +271,7 @@ type SubjectQuery struct {
 	Context    map[string]any
 	// TargetAttrs overlay the target's stored attributes, as in Request.
 	TargetAttrs map[string]any
-	Page       rolecall.Page
+	Page        rolecall.Page
 }
 
 // SubjectResult is one page of LookupSubjects: user ids in id order, and
