@@ -46,6 +46,19 @@ type Env struct {
 	cel      *cel.Env
 	resource *structDef
 	subject  *structDef
+	schema   Schema
+}
+
+// ResourceAttr returns the type of the resource attribute name, if declared.
+func (e *Env) ResourceAttr(name string) (Type, bool) {
+	t, ok := e.schema.ResourceAttrs[name]
+	return t, ok
+}
+
+// SubjectAttr returns the type of the subject attribute name, if declared.
+func (e *Env) SubjectAttr(name string) (Type, bool) {
+	t, ok := e.schema.SubjectAttrs[name]
+	return t, ok
 }
 
 // NewEnv returns an Env for conditions over s. It fails when a name in s
@@ -61,6 +74,7 @@ func NewEnv(s Schema) (*Env, error) {
 	e := &Env{
 		resource: newStructDef(resourceTypeName),
 		subject:  newStructDef(subjectTypeName),
+		schema:   Schema{ResourceAttrs: maps.Clone(s.ResourceAttrs), SubjectAttrs: maps.Clone(s.SubjectAttrs)},
 	}
 	if err := e.declareResource(s); err != nil {
 		return nil, err

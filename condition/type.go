@@ -1,8 +1,11 @@
 package condition
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 )
 
 // Type is the CEL type of a declared attribute.
@@ -54,3 +57,83 @@ func (t Type) String() string {
 }
 
 func (t Type) valid() bool { return t >= String && t <= Timestamp }
+
+// Coerce returns v as the Go type Attr returns for t (see the constants),
+// converting the forms JSON and YAML decoding give: a whole number of any
+// numeric type (a float64, a json.Number) for int, any number for double, a
+// list whose elements are all strings for list<string>, an RFC 3339 string
+// for timestamp. It reports false when v cannot be a value of t; nil is
+// kept as nil (unset).
+func (t Type) Coerce(v any) (any, bool) {
+	if v == nil {
+		return nil, true
+	}
+	if n, ok := v.(json.Number); ok {
+		if i, err := n.Int64(); err == nil {
+			v = i
+		} else if f, err := n.Float64(); err == nil {
+			v = f
+		}
+	}
+	switch t {
+	case String, Bool:
+		return v, convert(v, t) != nil
+	case Int:
+		switch x := v.(type) {
+		case int64:
+			return x, true
+		case int:
+			return int64(x), true
+		case int32:
+			return int64(x), true
+		case uint32:
+			return int64(x), true
+		case float64:
+			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+				return int64(x), true
+			}
+		case float32:
+			if f := float64(x); f == math.Trunc(f) && math.Abs(f) < 1<<24 {
+				return int64(f), true
+			}
+		}
+	case Double:
+		switch x := v.(type) {
+		case float64:
+			return x, true
+		case float32:
+			return float64(x), true
+		case int64:
+			return float64(x), true
+		case int:
+			return float64(x), true
+		case int32:
+			return float64(x), true
+		}
+	case StringList:
+		switch x := v.(type) {
+		case []string:
+			return x, true
+		case []any:
+			l := make([]string, len(x))
+			for i, e := range x {
+				s, ok := e.(string)
+				if !ok {
+					return v, false
+				}
+				l[i] = s
+			}
+			return l, true
+		}
+	case Timestamp:
+		switch x := v.(type) {
+		case time.Time:
+			return x, true
+		case string:
+			if ts, err := time.Parse(time.RFC3339Nano, x); err == nil {
+				return ts, true
+			}
+		}
+	}
+	return v, false
+}

@@ -297,7 +297,7 @@ func (a *applier) putScope(s rolecall.Scope) error {
 		}
 		a.writeNodes()
 		a.writeParent()
-		n = e.nodeList.push(node{id: s.ID, level: l, parent: p, attrs: s.Attrs})
+		n = e.nodeList.push(node{id: s.ID, level: l, parent: p, attrs: e.resAttrs(s.Attrs)})
 		e.nodeUsers.push(nil)
 		e.nodes[s.ID] = n
 		e.nodeParent = append(e.nodeParent, p)
@@ -309,7 +309,7 @@ func (a *applier) putScope(s rolecall.Scope) error {
 	if nd.level != l {
 		return buildErr(name, fmt.Sprintf("a %s cannot become a %s; create a new scope instead", nd.level.ID, l.ID))
 	}
-	nd.attrs = s.Attrs
+	nd.attrs = e.resAttrs(s.Attrs)
 	if nd.parent == p {
 		return nil
 	}
@@ -380,13 +380,13 @@ func (a *applier) putUser(u rolecall.User) error {
 	e := a.e
 	if i, ok := e.users.get(u.ID); ok {
 		ur := e.userList.mut(i)
-		ur.name, ur.email, ur.attrs = u.Name, u.Email, u.Attrs
+		ur.name, ur.email, ur.attrs = u.Name, u.Email, e.subjAttrs(u.Attrs)
 		return nil
 	}
 	if u.ID == "" {
 		return buildErr("user", "empty user id")
 	}
-	i := e.userList.push(user{id: u.ID, name: u.Name, email: u.Email, attrs: u.Attrs})
+	i := e.userList.push(user{id: u.ID, name: u.Name, email: u.Email, attrs: e.subjAttrs(u.Attrs)})
 	e.users.put(u.ID, i, true)
 	a.dirty[i] = true
 	return nil

@@ -90,7 +90,7 @@ func (e *Engine) resolveTarget(op string, t *rolecall.Target) (obj, error) {
 		if !ok {
 			return obj{}, invalid(op, "new "+p.Type, "no such resource type in model "+e.m.ID)
 		}
-		pr := &proposed{id: p.ID, typ: rt, parent: -1, owner: p.Owner, fields: p.Fields, attrs: p.Attrs}
+		pr := &proposed{id: p.ID, typ: rt, parent: -1, owner: p.Owner, fields: p.Fields, attrs: e.resAttrs(p.Attrs)}
 		home := int32(-1)
 		if rt.Parent != nil {
 			if p.Parent == nil {

@@ -276,7 +276,7 @@ func (e *Engine) buildScopes(d *Data, fail failFunc) {
 			fail("scope "+s.ID, "duplicate or empty scope id")
 			continue
 		}
-		e.nodes[s.ID] = e.nodeList.push(node{id: s.ID, level: l, parent: -1, attrs: s.Attrs})
+		e.nodes[s.ID] = e.nodeList.push(node{id: s.ID, level: l, parent: -1, attrs: e.resAttrs(s.Attrs)})
 		e.nodeUsers.push(nil)
 	}
 	for _, s := range d.Scopes {
@@ -332,7 +332,7 @@ func (e *Engine) buildUsers(d *Data, fail failFunc) {
 			fail("user "+u.ID, "duplicate or empty user id")
 			continue
 		}
-		e.users.set(u.ID, e.userList.push(user{id: u.ID, name: u.Name, email: u.Email, attrs: u.Attrs}))
+		e.users.set(u.ID, e.userList.push(user{id: u.ID, name: u.Name, email: u.Email, attrs: e.subjAttrs(u.Attrs)}))
 	}
 	for _, ms := range d.Memberships {
 		if err := e.setMembership(ms, false); err != nil {
@@ -735,7 +735,7 @@ func (e *Engine) buildResources(d *Data, fail failFunc) {
 func (e *Engine) fillResource(ri int32, r *rolecall.Resource) string {
 	res := e.resList.mut(ri)
 	rt := res.typ
-	res.owner, res.fields, res.attrs = r.Owner, r.Fields, r.Attrs
+	res.owner, res.fields, res.attrs = r.Owner, r.Fields, e.resAttrs(r.Attrs)
 	res.parent, res.node, res.groups, res.groupIDs = -1, -1, nil, nil
 	if rt.Parent != nil {
 		if r.Parent == nil {

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -108,5 +109,49 @@ func TestAttributeOverlay(t *testing.T) {
 	res, _ = e.LookupSubjects(engine.SubjectQuery{Permission: "write", Target: rolecall.ResourceTarget("record", "r1")})
 	if !slices.Equal(res.Users, []string{"alice"}) {
 		t.Fatalf("LookupSubjects on r1 = %v; want [alice]", res.Users)
+	}
+}
+
+// TestAttributesDecodedFromJSON: attributes as a JSON store gives them back
+// (numbers as float64, lists as []any, times as strings) read as their
+// declared types.
+func TestAttributesDecodedFromJSON(t *testing.T) {
+	m, err := model.Parse("docs.yaml", []byte(`
+model: docs
+levels:
+  - {id: org, tenant: true}
+subjects:
+  attributes: {clearance: int, teams: list<string>}
+qualifiers:
+  cleared: {when: 'subject.clearance >= resource.sensitivity && resource.team in subject.teams && resource.until > timestamp("2026-01-01T00:00:00Z")'}
+permissions:
+  - {id: read}
+resources:
+  - {id: doc, scope: org, attributes: {sensitivity: int, team: string, until: timestamp}}
+roles:
+  - {id: reader, bindable_at: [org], grants: [{read: cleared}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d engine.Data
+	if err := json.Unmarshal([]byte(`{
+	  "Scopes": [{"id": "acme", "level": "org"}],
+	  "Users": [{"id": "ann", "attrs": {"clearance": 3, "teams": ["red"]}}],
+	  "Resources": [
+	    {"type": "doc", "id": "d1", "scope": "acme", "attrs": {"sensitivity": 2, "team": "red", "until": "2027-01-01T00:00:00Z"}},
+	    {"type": "doc", "id": "d2", "scope": "acme", "attrs": {"sensitivity": 5, "team": "red", "until": "2027-01-01T00:00:00Z"}}
+	  ],
+	  "Bindings": [{"subject": {"kind": "user", "id": "ann"}, "role": "reader", "scope": "acme"}]
+	}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(m, &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _, err := e.LookupResources(engine.ResourceQuery{Subject: "ann", Permission: "read", Type: "doc"})
+	if err != nil || !slices.Equal(ids, []string{"d1"}) {
+		t.Fatalf("LookupResources = %v, %v; want [d1]", ids, err)
 	}
 }

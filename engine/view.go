@@ -1,6 +1,11 @@
 package engine
 
-import "github.com/rolecall/rolecall/condition"
+import (
+	"maps"
+	"time"
+
+	"github.com/rolecall/rolecall/condition"
+)
 
 // objView shows an object to conditions (condition.Object).
 type objView struct {
@@ -174,3 +179,45 @@ func (v overObj) Attr(name string) (any, bool) {
 	}
 	return v.objView.Attr(name)
 }
+
+// coerced returns attrs with each declared attribute in the Go type
+// conditions read (numbers decoded from JSON become int64 for int
+// attributes, lists []string, RFC 3339 strings timestamps); attrs itself
+// when nothing needs converting. A value that cannot be converted is kept:
+// conditions reading it fail, as the model documentation says.
+func coerced(attrs map[string]any, typeOf func(string) (condition.Type, bool)) map[string]any {
+	var out map[string]any
+	for k, v := range attrs {
+		t, ok := typeOf(k)
+		if !ok {
+			continue
+		}
+		c, ok := t.Coerce(v)
+		if !ok || sameValue(c, v) {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(attrs)
+		}
+		out[k] = c
+	}
+	if out == nil {
+		return attrs
+	}
+	return out
+}
+
+// sameValue reports whether Coerce kept v as it was.
+func sameValue(c, v any) bool {
+	switch v.(type) {
+	case string, bool, int64, float64, time.Time, nil:
+		return c == v
+	case []string:
+		_, ok := c.([]string)
+		return ok
+	}
+	return false
+}
+
+func (e *Engine) resAttrs(a map[string]any) map[string]any  { return coerced(a, e.m.Env.ResourceAttr) }
+func (e *Engine) subjAttrs(a map[string]any) map[string]any { return coerced(a, e.m.Env.SubjectAttr) }

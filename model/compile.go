@@ -470,7 +470,7 @@ func (c *compiler) resources() {
 			c.at(rd.ID.Pos, "resource type %q has the id of a level; use another id", rd.ID.V)
 			continue
 		}
-		rt := &ResourceType{ID: rd.ID.V, Name: rd.Name, Description: rd.Description, Index: len(m.Resources), Owner: rd.Owner, Groups: rd.Groups, Fields: map[string]string{}}
+		rt := &ResourceType{ID: rd.ID.V, Name: rd.Name, Description: rd.Description, Index: len(m.Resources), Owner: rd.Owner, Groups: rd.Groups, External: rd.External, Fields: map[string]string{}}
 		if rt.Name == "" {
 			rt.Name = rt.ID
 		}

@@ -151,11 +151,16 @@ type ResourceType struct {
 	Parent      *ResourceType // nil when the type lives directly in a scope node
 	Owner       string        // name of the owner relation ("created_by"), "" if none
 	Groups      bool          // may be assigned to groups/teams
-	Inputs      []*Input
-	Attributes  []Attribute
-	Classes     []*FieldClass
-	Fields      map[string]string // static field -> class
-	Implicit    []*Implicit
+	// External types are kept by the platform rather than stored: a check
+	// through the AuthZEN API may name one the store does not hold and
+	// describe it (owner, attributes), and it is checked as a proposed
+	// resource.
+	External   bool
+	Inputs     []*Input
+	Attributes []Attribute
+	Classes    []*FieldClass
+	Fields     map[string]string // static field -> class
+	Implicit   []*Implicit
 }
 
 // Input is a relation from a resource to the resources it is built from.

@@ -156,10 +156,11 @@ type resourceDoc struct {
 	ID           str             `yaml:"id"`
 	Name         string          `yaml:"name"`
 	Description  string          `yaml:"description"`
-	Scope        str             `yaml:"scope"`  // home level
-	Parent       str             `yaml:"parent"` // or parent resource type
-	Owner        string          `yaml:"owner"`  // name of the owner relation, e.g. created_by
-	Groups       bool            `yaml:"groups"` // may be assigned to groups/teams
+	Scope        str             `yaml:"scope"`    // home level
+	Parent       str             `yaml:"parent"`   // or parent resource type
+	Owner        string          `yaml:"owner"`    // name of the owner relation, e.g. created_by
+	Groups       bool            `yaml:"groups"`   // may be assigned to groups/teams
+	External     bool            `yaml:"external"` // kept by the platform; checks describe them
 	Inputs       []inputDoc      `yaml:"inputs" keyed:"name"`
 	Attributes   []attrDoc       `yaml:"attributes" keyed:"name"`
 	FieldClasses []fieldClassDoc `yaml:"field_classes" keyed:"id"`
