@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/condition"
 	"github.com/rolecall/rolecall/engine"
 )
 
@@ -175,16 +176,105 @@ func parseRequest(body map[string]json.RawMessage) (request, error) {
 }
 
 // target maps a resource onto the engine: a resource type of the model, or
-// a level (a scope node).
-func target(e *engine.Engine, r *Entity) (rolecall.Target, bool) {
+// a level (a scope node). A resource of an external type the store does
+// not hold is the resource the request describes: a proposed one, in the
+// scope its properties name or else the caller's organization, with the
+// owner, parent and groups its properties give and attrs as attributes.
+// ok is false when the type is neither; err is a bad description.
+func (a *api) target(ctx context.Context, e *engine.Engine, r *Entity, attrs map[string]any) (t rolecall.Target, ok bool, err error) {
 	m := e.Model()
-	if _, ok := m.Resource(r.Type); ok {
-		return rolecall.ResourceTarget(r.Type, r.ID), true
-	}
 	if _, ok := m.Level(r.Type); ok {
-		return rolecall.ScopeTarget(r.ID), true
+		return rolecall.ScopeTarget(r.ID), true, nil
 	}
-	return rolecall.Target{}, false
+	rt, ok := m.Resource(r.Type)
+	if !ok {
+		return t, false, nil
+	}
+	t = rolecall.ResourceTarget(r.Type, r.ID)
+	if _, stored := e.OrgOf(t); stored || !rt.External {
+		return t, true, nil
+	}
+	p := &rolecall.Resource{Type: r.Type, ID: r.ID, Attrs: attrs}
+	str := func(name string) (string, error) {
+		v, ok := r.Properties[name]
+		if !ok {
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", badRequest(fmt.Sprintf("resource.properties.%s: a string is expected", name))
+		}
+		return s, nil
+	}
+	if p.Owner, err = str("owner"); err != nil {
+		return t, true, err
+	}
+	if rt.Parent != nil {
+		id, err := str("parent")
+		if err != nil || id == "" {
+			return t, true, badRequest(fmt.Sprintf("resource.properties.parent: a %s lives under a %s; give the parent's id", rt.ID, rt.Parent.ID))
+		}
+		p.Parent = &rolecall.ResourceRef{Type: rt.Parent.ID, ID: id}
+	} else {
+		if p.Scope, err = str("scope"); err != nil {
+			return t, true, err
+		}
+		if p.Scope == "" {
+			mine, all := a.scope(ctx)
+			if all {
+				return t, true, badRequest(fmt.Sprintf("resource.properties.scope: name the %s the %s lives in (the caller's key belongs to no one organization)", rt.Level.ID, rt.ID))
+			}
+			p.Scope = mine
+		}
+	}
+	if g, ok := r.Properties["groups"]; ok {
+		l, ok := condition.StringList.Coerce(g)
+		if !ok {
+			return t, true, badRequest("resource.properties.groups: a list of group ids is expected")
+		}
+		p.Groups = l.([]string)
+	}
+	return rolecall.Target{Proposed: p}, true, nil
+}
+
+// stated converts an entity's properties into the attributes the model
+// declares, by typeOf; other properties are left to context. A declared one
+// of the wrong type is a bad request naming it.
+func stated(where string, props map[string]any, typeOf func(string) (condition.Type, bool)) (map[string]any, error) {
+	var out map[string]any
+	for k, v := range props {
+		t, ok := typeOf(k)
+		if !ok {
+			continue
+		}
+		c, ok := t.Coerce(v)
+		if !ok {
+			b, _ := json.Marshal(v)
+			return nil, badRequest(fmt.Sprintf("%s.properties.%s: the model declares it a %s, and %s is not one", where, k, t, b))
+		}
+		if out == nil {
+			out = map[string]any{}
+		}
+		out[k] = c
+	}
+	return out, nil
+}
+
+// statedAttrs returns the attributes the subject's and the resource's
+// properties state (either entity may be nil).
+func statedAttrs(e *engine.Engine, q request) (sub, res map[string]any, err error) {
+	env := e.Model().Env
+	if q.Subject != nil {
+		if sub, err = stated("subject", q.Subject.Properties, env.SubjectAttr); err != nil {
+			return nil, nil, err
+		}
+	}
+	if q.Resource != nil {
+		if res, err = stated("resource", q.Resource.Properties, env.ResourceAttr); err != nil {
+			return nil, nil, err
+		}
+	}
+	return sub, res, nil
 }
 
 // conditionContext is what conditions read: the request's context, and
@@ -215,16 +305,24 @@ func (a *api) allowedOrg(ctx context.Context, org string) bool {
 	return all || org == mine
 }
 
-// decide answers one complete request; anything it cannot answer is a
-// denial with the reason in its context.
-func (a *api) decide(ctx context.Context, e *engine.Engine, q request) Decision {
-	deny := func(status int, msg string) Decision {
-		return Decision{Context: map[string]any{"error": map[string]any{"status": status, "message": msg}}}
+// decide answers one complete request. What it cannot answer (an unknown
+// subject or resource) is a denial with the reason in its context; a
+// request it cannot read (a property of the wrong type) is an error.
+func (a *api) decide(ctx context.Context, e *engine.Engine, q request) (Decision, error) {
+	deny := func(status int, msg string) (Decision, error) {
+		return Decision{Context: map[string]any{"error": map[string]any{"status": status, "message": msg}}}, nil
 	}
 	if q.Subject.Type != "user" {
 		return deny(404, "subjects are users: type \"user\"")
 	}
-	t, ok := target(e, q.Resource)
+	subAttrs, resAttrs, err := statedAttrs(e, q)
+	if err != nil {
+		return Decision{}, err
+	}
+	t, ok, err := a.target(ctx, e, q.Resource, resAttrs)
+	if err != nil {
+		return Decision{}, err
+	}
 	if !ok {
 		return deny(404, "no resource type or level "+q.Resource.Type)
 	}
@@ -234,7 +332,8 @@ func (a *api) decide(ctx context.Context, e *engine.Engine, q request) Decision 
 	if mine, all := a.scope(ctx); !all && !e.MemberOf(q.Subject.ID, mine) {
 		return deny(404, "no such subject")
 	}
-	d, err := e.Check(engine.Request{Subject: q.Subject.ID, Permission: q.Action.Name, Target: t, Context: conditionContext(q)})
+	d, err := e.Check(engine.Request{Subject: q.Subject.ID, Permission: q.Action.Name, Target: t, Context: conditionContext(q),
+		SubjectAttrs: subAttrs, TargetAttrs: resAttrs})
 	if err != nil {
 		status := 400
 		if rolecall.KindOf(err) == rolecall.NotFound {
@@ -242,7 +341,7 @@ func (a *api) decide(ctx context.Context, e *engine.Engine, q request) Decision 
 		}
 		return deny(status, errMessage(err))
 	}
-	return Decision{Decision: d.Allowed}
+	return Decision{Decision: d.Allowed}, nil
 }
 
 func (a *api) scope(ctx context.Context) (string, bool) {
@@ -269,7 +368,10 @@ func (a *api) evaluation(ctx context.Context, e *engine.Engine, body map[string]
 	if msg := q.complete(); msg != "" {
 		return nil, badRequest(msg)
 	}
-	d := a.decide(ctx, e, q)
+	d, err := a.decide(ctx, e, q)
+	if err != nil {
+		return nil, err
+	}
 	d.Context = nil // a single evaluation answers with the decision alone
 	return d, nil
 }
@@ -318,9 +420,12 @@ func (a *api) evaluations(ctx context.Context, e *engine.Engine, body map[string
 		}
 		var d Decision
 		if msg := q.complete(); msg != "" {
-			d = Decision{Context: map[string]any{"error": map[string]any{"status": 400, "message": msg}}}
+			err = badRequest(msg)
 		} else {
-			d = a.decide(ctx, e, q)
+			d, err = a.decide(ctx, e, q)
+		}
+		if err != nil {
+			d = Decision{Context: map[string]any{"error": map[string]any{"status": 400, "message": err.Error()}}}
 		}
 		failed := d.Context != nil
 		if !failed {

@@ -71,12 +71,19 @@ func (a *api) searchSubject(ctx context.Context, e *engine.Engine, body map[stri
 	if err := need(q.Resource != nil && q.Resource.Type != "" && q.Resource.ID != "", "resource needs a type and an id"); err != nil {
 		return nil, err
 	}
-	t, ok := target(e, q.Resource)
+	_, resAttrs, err := statedAttrs(e, request{Resource: q.Resource})
+	if err != nil {
+		return nil, err
+	}
+	t, ok, err := a.target(ctx, e, q.Resource, resAttrs)
+	if err != nil {
+		return nil, err
+	}
 	if org, found := e.OrgOf(t); !ok || !found || !a.allowedOrg(ctx, org) {
 		return respond(nil, ""), nil
 	}
 	res, err := e.LookupSubjects(engine.SubjectQuery{Permission: q.Action.Name, Target: t, Groups: q.Subject.Type == "group",
-		Context: conditionContext(q), Page: rolecall.Page{After: p.Token, Limit: p.Limit}})
+		Context: conditionContext(q), TargetAttrs: resAttrs, Page: rolecall.Page{After: p.Token, Limit: p.Limit}})
 	if rolecall.KindOf(err) == rolecall.Invalid && p.Token != "" {
 		return nil, badRequest(errMessage(err))
 	}
@@ -117,6 +124,10 @@ func (a *api) searchResource(ctx context.Context, e *engine.Engine, body map[str
 	if _, ok := e.Model().Resource(q.Resource.Type); !ok || q.Subject.Type != "user" {
 		return respond(nil, ""), nil
 	}
+	subAttrs, _, err := statedAttrs(e, request{Subject: q.Subject})
+	if err != nil {
+		return nil, err
+	}
 	in := ""
 	if mine, all := a.scope(ctx); !all {
 		if !e.MemberOf(q.Subject.ID, mine) {
@@ -125,7 +136,7 @@ func (a *api) searchResource(ctx context.Context, e *engine.Engine, body map[str
 		in = mine
 	}
 	ids, next, err := e.LookupResources(engine.ResourceQuery{Subject: q.Subject.ID, Permission: q.Action.Name, Type: q.Resource.Type, In: in,
-		Context: conditionContext(q), Page: rolecall.Page{After: p.Token, Limit: p.Limit}})
+		Context: conditionContext(q), SubjectAttrs: subAttrs, Page: rolecall.Page{After: p.Token, Limit: p.Limit}})
 	if rolecall.KindOf(err) == rolecall.Invalid && p.Token != "" {
 		return nil, badRequest(errMessage(err))
 	}
@@ -163,7 +174,11 @@ func (a *api) searchAction(ctx context.Context, e *engine.Engine, body map[strin
 	}
 	for _, name := range names {
 		q.Action = &Action{Name: name}
-		if d := a.decide(ctx, e, q); d.Decision {
+		d, err := a.decide(ctx, e, q)
+		if err != nil {
+			return nil, err
+		}
+		if d.Decision {
 			out = append(out, Action{Name: name})
 		}
 	}

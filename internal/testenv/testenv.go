@@ -1,6 +1,7 @@
-// Package testenv builds the worlds tests run on: a SQLite store holding
-// the example organization of testdata/store/acme.jsonl under the reinfer
-// preset, with its live index. Only tests import it.
+// Package testenv builds the worlds tests run on: a SQLite store holding a
+// model's data from a JSON Lines file (the example organization of
+// testdata/store/acme.jsonl under the reinfer preset, or an example of
+// examples/), with its live index. Only tests import it.
 package testenv
 
 import (
@@ -8,19 +9,20 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/model"
 	"github.com/rolecall/rolecall/sqlite"
 	"github.com/rolecall/rolecall/transfer"
 )
 
-// Acme is a store holding testdata/store/acme.jsonl (Re:infer: tenants acme
-// and globex; projects claims and billing; ann may modify claims' users,
-// bob views sources), the model, and the live index over the store.
-type Acme struct {
+// World is a model, a store holding its data, and the live index over the
+// store.
+type World struct {
 	Model *model.Model
 	Store rolecall.Store
 	Live  *engine.Live
@@ -32,21 +34,38 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// Acme is the world of testdata/store/acme.jsonl (Re:infer: tenants acme
+// and globex; projects claims and billing; ann may modify claims' users,
+// bob views sources).
+type Acme = World
+
 // OpenAcme builds the Acme world in t's temporary directory; the store
 // closes when t ends.
 func OpenAcme(t testing.TB) *Acme {
 	t.Helper()
+	return Open(t, "reinfer", filepath.Join("testdata", "store", "acme.jsonl"))
+}
+
+// Open builds a world in t's temporary directory from a model (a preset
+// name, or a file path relative to the repository's root) and a JSON Lines
+// file (relative to the root); the store closes when t ends.
+func Open(t testing.TB, modelRef, data string) *World {
+	t.Helper()
 	ctx := context.Background()
-	m, err := model.Preset("reinfer")
+	ref := modelRef
+	if strings.ContainsAny(ref, "/\\") {
+		ref = filepath.Join(repoRoot(), ref)
+	}
+	m, err := modelfile.Open(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "acme.db"))
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "world.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f, err := os.Open(filepath.Join(repoRoot(), "testdata", "store", "acme.jsonl"))
+	f, err := os.Open(filepath.Join(repoRoot(), data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,5 +77,5 @@ func OpenAcme(t testing.TB) *Acme {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Acme{Model: m, Store: st, Live: live}
+	return &World{Model: m, Store: st, Live: live}
 }
