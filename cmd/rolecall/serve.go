@@ -25,7 +25,7 @@ import (
 
 func serveCmd() *cobra.Command {
 	var f storeFlags
-	var addr string
+	var addr, baseURL, config string
 	var demo bool
 	var follow, grace time.Duration
 	cmd := &cobra.Command{
@@ -36,9 +36,17 @@ func serveCmd() *cobra.Command {
 on the embedded SQLite file ` + defaultStore + ` and the reinfer preset. The index
 follows the store's change log, so writes by other processes show up within
 --follow. Every call needs an API key (rolecall key create). On SIGINT or SIGTERM it stops accepting calls, finishes the ones in
-flight (up to --grace), and exits.`,
+flight (up to --grace), and exits.
+
+Every flag may also come from the environment (ROLECALL_STORE for --store,
+ROLECALL_BASE_URL for --base-url) or from a YAML file (--config or
+ROLECALL_CONFIG) whose keys are the flags' names; the command line wins over
+the environment, which wins over the file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := configure(cmd); err != nil {
+				return err
+			}
 			if f.model == "" {
 				f.model = "reinfer"
 			}
@@ -60,7 +68,7 @@ flight (up to --grace), and exits.`,
 			protocols := new(http.Protocols)
 			protocols.SetHTTP1(true)
 			protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS
-			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st, Log: log}), Protocols: protocols,
+			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st, Log: log, BaseURL: baseURL}), Protocols: protocols,
 				ReadHeaderTimeout: 10 * time.Second}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -91,6 +99,8 @@ flight (up to --grace), and exits.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:7080", "where to listen")
 	cmd.Flags().BoolVar(&demo, "demo", false, "seed the preset's demo organization into an empty store, and print API keys to try it with")
 	cmd.Flags().DurationVar(&follow, "follow", 200*time.Millisecond, "how often to look for writes by other processes")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "the public base URL the AuthZEN metadata announces, behind a TLS proxy (default: each request's own)")
+	cmd.Flags().StringVar(&config, "config", "", "a YAML file of settings, keyed by flag name")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long in-flight calls may take to finish on shutdown")
 	return cmd
 }
