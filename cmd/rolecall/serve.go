@@ -25,7 +25,7 @@ import (
 
 func serveCmd() *cobra.Command {
 	var f storeFlags
-	var addr, baseURL, config string
+	var addr, baseURL, config, otlp string
 	var demo bool
 	var follow, grace time.Duration
 	cmd := &cobra.Command{
@@ -63,12 +63,23 @@ the environment, which wins over the file.`,
 			}
 			defer st.Close()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			tp, stopTracing, err := tracing(ctx, otlp)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := stopTracing(sctx); err != nil {
+					log.Error("flushing traces", "error", err)
+				}
+			}()
 			go live.Follow(ctx, follow, func(err error) { log.Error("following the store", "error", err) })
 
 			protocols := new(http.Protocols)
 			protocols.SetHTTP1(true)
 			protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS
-			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st, Log: log, BaseURL: baseURL}), Protocols: protocols,
+			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st, Log: log, BaseURL: baseURL, Tracer: tp}), Protocols: protocols,
 				ReadHeaderTimeout: 10 * time.Second}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -100,6 +111,7 @@ the environment, which wins over the file.`,
 	cmd.Flags().BoolVar(&demo, "demo", false, "seed the preset's demo organization into an empty store, and print API keys to try it with")
 	cmd.Flags().DurationVar(&follow, "follow", 200*time.Millisecond, "how often to look for writes by other processes")
 	cmd.Flags().StringVar(&baseURL, "base-url", "", "the public base URL the AuthZEN metadata announces, behind a TLS proxy (default: each request's own)")
+	cmd.Flags().StringVar(&otlp, "otlp-endpoint", "", "export a trace span per request over OTLP/HTTP to this URL (http://127.0.0.1:4318); the OTEL_EXPORTER_OTLP_* variables work too (default: no tracing)")
 	cmd.Flags().StringVar(&config, "config", "", "a YAML file of settings, keyed by flag name")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long in-flight calls may take to finish on shutdown")
 	return cmd

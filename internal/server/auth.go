@@ -1,6 +1,9 @@
 package server
 
 import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -46,6 +49,14 @@ type Principal struct {
 }
 
 type principalKey struct{}
+
+// withPrincipal names the caller in ctx, and on the call's trace span.
+func withPrincipal(ctx context.Context, p Principal) context.Context {
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(attribute.String("rolecall.key", p.Key), attribute.String("rolecall.org", p.Org), attribute.Bool("rolecall.operator", p.Operator))
+	}
+	return context.WithValue(ctx, principalKey{}, p)
+}
 
 // PrincipalFrom returns the caller of a call authenticated by Handler.
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
@@ -127,7 +138,7 @@ func authn(cache *keyCache, live *engine.Live) connect.ServerInterceptor {
 			if !p.Operator && !live.Engine().MemberOf(p.User, p.Org) {
 				return connect.NewError(connect.CodeUnauthenticated, "the API key's user is no longer a member of "+p.Org)
 			}
-			return next(context.WithValue(ctx, principalKey{}, p), spec, stream)
+			return next(withPrincipal(ctx, p), spec, stream)
 		}
 	}
 }
@@ -163,7 +174,7 @@ func httpAuthn(cache *keyCache, live *engine.Live) func(http.Handler) http.Handl
 				fmt.Fprintf(w, "{\"error\":%q}\n", msg)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+			next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
 		})
 	}
 }

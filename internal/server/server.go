@@ -1,6 +1,9 @@
 package server
 
 import (
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,6 +41,10 @@ type Options struct {
 	// BaseURL is the public base URL the AuthZEN metadata announces
 	// (default: the request's scheme and host).
 	BaseURL string
+	// Tracer, if set, records a span for every HTTP request (every call, of
+	// any protocol, and every AuthZEN request), named by method and path and
+	// carrying the caller's key and organization. Nil: no tracing.
+	Tracer trace.TracerProvider
 }
 
 // Handler returns the API on one handler: gRPC, gRPC-Web and Connect
@@ -76,7 +83,11 @@ func Handler(o Options) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"status": "serving", "revision": o.Live.Revision()})
 	})
-	return mux
+	if o.Tracer == nil {
+		return mux
+	}
+	return otelhttp.NewHandler(mux, "rolecall", otelhttp.WithTracerProvider(o.Tracer),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
 }
 
 // deadline gives every unary call a deadline, unless it has an earlier

@@ -27,7 +27,7 @@ var tokens = map[string]string{}
 
 // start serves testdata/store/acme.jsonl (Re:infer) over HTTP/2 with TLS,
 // so every protocol works.
-func start(t *testing.T) (*httptest.Server, rolecall.Store) {
+func start(t *testing.T, with ...func(*server.Options)) (*httptest.Server, rolecall.Store) {
 	t.Helper()
 	ctx := context.Background()
 	w := testenv.OpenAcme(t)
@@ -45,7 +45,11 @@ func start(t *testing.T) (*httptest.Server, rolecall.Store) {
 	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.RevokeAPIKey(keys["revoked"].ID, time.Now()) }); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st}))
+	o := server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st}
+	for _, f := range with {
+		f(&o)
+	}
+	ts := httptest.NewUnstartedServer(server.Handler(o))
 	ts.EnableHTTP2 = true
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
