@@ -1,6 +1,7 @@
 // Package client is the Go client of a rolecall server: access questions
-// (Check, CheckBulk, Explain, Effective, LookupResources, LookupSubjects)
-// and admin acts, returning rolecall's own types. Errors are
+// (Check, CheckBulk, Explain, Effective, LookupResources, LookupSubjects),
+// admin acts, the audit log and member lists, and the change log (Watch),
+// returning rolecall's own types. Errors are
 // *rolecall.Error with the server's Kind, so rolecall.KindOf works on them
 // as on the library's.
 //
@@ -31,6 +32,7 @@ type Client struct {
 	authz rolecallv1connect.AuthzServiceClient
 	admin rolecallv1connect.AdminServiceClient
 	imp   rolecallv1connect.ImportServiceClient
+	watch rolecallv1connect.WatchServiceClient
 }
 
 // Option configures a Client.
@@ -58,7 +60,7 @@ func New(addr, key string, opts ...Option) *Client {
 	}
 	c := connect.NewClient(connecthttp.NewTransport(o.http, addr, o.protocol...), bearer(key))
 	return &Client{authz: rolecallv1connect.NewAuthzServiceClient(c), admin: rolecallv1connect.NewAdminServiceClient(c),
-		imp: rolecallv1connect.NewImportServiceClient(c)}
+		imp: rolecallv1connect.NewImportServiceClient(c), watch: rolecallv1connect.NewWatchServiceClient(c)}
 }
 
 func bearer(key string) connect.ClientInterceptor {
