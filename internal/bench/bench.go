@@ -117,7 +117,7 @@ func Run(ctx context.Context, o Options, w io.Writer) (*Result, error) {
 		o.Lookups = []int{1, 8}
 	}
 	hc := &http.Client{Transport: h2c()}
-	c := client.New(o.Addr, o.Key, client.WithHTTPClient(hc), client.WithGRPC())
+	c := client.New(o.Addr, o.Key, client.WithHTTPClient(hc), client.WithGRPC(), client.WithoutCompression())
 	wl := rbacdp.Generate(params(o.Scale))
 	res := &Result{Scale: o.Scale}
 

@@ -72,7 +72,9 @@ func Handler(o Options) http.Handler {
 	rolecallv1connect.RegisterModelServiceHandler(srv, &Model{Model: o.Live.Engine().Model()})
 	grpcreflect.Register(srv) // the schema is public: it is in the repository
 	mux := http.NewServeMux()
-	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes))
+	// answers under 1 KiB (checks, most admin acts) go uncompressed: gzip
+	// costs more CPU than it saves bytes on them
+	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes), connecthttp.WithCompressMinBytes(1024))
 	mux.Handle(grpchealth.NewHandler(health{o.Store}))
 	mux.Handle("GET /metrics", met.handler())
 	authzen.Mount(mux, authzen.Options{Live: o.Live, BaseURL: o.BaseURL, Scope: func(ctx context.Context) (string, bool) {
