@@ -96,13 +96,22 @@ func (l *Live) Sync(ctx context.Context) (rolecall.Revision, error) {
 // AtLeast returns an engine at revision rev or later: at once if the
 // current one is, else after a Sync, else after waiting for another Sync
 // (a Follow loop, say) until ctx ends. Then it fails with Unavailable: the
-// answer would come from older data.
+// answer would come from older data. A revision the store itself has not
+// reached fails at once, as Invalid.
 func (l *Live) AtLeast(ctx context.Context, rev rolecall.Revision) (*Engine, error) {
 	if e := l.cur.Load(); e.Revision >= rev {
 		return e, nil
 	}
 	if _, err := l.Sync(ctx); err != nil && ctx.Err() == nil {
 		return nil, err
+	}
+	if e := l.cur.Load(); e.Revision < rev {
+		// a revision the store has not reached is no token of this store's:
+		// waiting cannot help
+		if head, err := l.r.Head(ctx); err == nil && head < rev {
+			return nil, rolecall.E("engine.AtLeast", rolecall.Invalid, "revision "+strconv.FormatUint(uint64(rev), 10),
+				"the store is at revision "+strconv.FormatUint(uint64(head), 10)+"; a revision token comes from a write to this store, so this one is from another store or made up")
+		}
 	}
 	for {
 		l.amu.Lock()

@@ -92,7 +92,12 @@ func (a *Authz) engine(ctx context.Context, c *v1.Consistency) (*engine.Engine, 
 		}
 		return a.Live.Engine(), nil
 	case c.GetAtLeastAsFresh() > 0:
-		return a.Live.AtLeast(ctx, rolecall.Revision(c.GetAtLeastAsFresh()))
+		e, err := a.Live.AtLeast(ctx, rolecall.Revision(c.GetAtLeastAsFresh()))
+		var re *rolecall.Error
+		if errors.As(err, &re) && re.Kind == rolecall.Invalid {
+			return nil, rolecall.E(re.Op, rolecall.Invalid, "consistency.at_least_as_fresh", fmt.Sprintf("%d: %s", c.GetAtLeastAsFresh(), re.Msg))
+		}
+		return e, err
 	}
 	return a.Live.Engine(), nil
 }
