@@ -115,12 +115,24 @@ func TestLiveFollowsTheStore(t *testing.T) {
 		t.Fatal("the readers made no checks")
 	}
 
-	// a revision nobody has written yet: unavailable once the deadline passes
+	// a revision nobody has written yet: refused at once, waiting cannot help
 	head, _ := st.Head(ctx)
+	if _, err := live.AtLeast(ctx, head+10); rolecall.KindOf(err) != rolecall.Invalid {
+		t.Fatalf("AtLeast(a future revision) = %v, want invalid", err)
+	}
+	// a revision written but not readable yet (a replica behind its
+	// primary): unavailable once the deadline passes
+	behind, err := engine.Open(ctx, m, lagging{st, head}, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateUser(rolecall.User{ID: "late"}) }); err != nil {
+		t.Fatal(err)
+	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	if _, err := live.AtLeast(short, head+10); rolecall.KindOf(err) != rolecall.Unavailable {
-		t.Fatalf("AtLeast(a future revision) = %v, want unavailable", err)
+	if _, err := behind.AtLeast(short, head+1); rolecall.KindOf(err) != rolecall.Unavailable {
+		t.Fatalf("AtLeast(a revision the replica has not read) = %v, want unavailable", err)
 	}
 
 	// Follow picks up a write without being asked
@@ -245,4 +257,21 @@ func TestLiveFollowsMovesAndBulkDeletes(t *testing.T) {
 		return err
 	})
 	same("after deleting billing's verbatims")
+}
+
+// lagging is a store whose change log stops at a revision, as a replica's
+// view of a primary that is ahead of it.
+type lagging struct {
+	rolecall.Reader
+	upTo rolecall.Revision
+}
+
+func (l lagging) Changes(ctx context.Context, after rolecall.Revision, limit int) ([]rolecall.Change, error) {
+	cs, err := l.Reader.Changes(ctx, after, limit)
+	for i, c := range cs {
+		if c.Revision > l.upTo {
+			return cs[:i], err
+		}
+	}
+	return cs, err
 }
