@@ -51,6 +51,12 @@ func WithGRPC() Option {
 	return func(o *options) { o.protocol = append(o.protocol, connecthttp.WithGRPC()) }
 }
 
+// WithJSON speaks Connect's HTTP/JSON (what curl and scripts send) instead
+// of binary protobuf.
+func WithJSON() Option {
+	return func(o *options) { o.protocol = append(o.protocol, connecthttp.WithProtoJSON()) }
+}
+
 // WithoutCompression asks the server for uncompressed answers: on loopback
 // or a fast local network, gzip costs more CPU than it saves (by default a
 // client accepts gzip, which the server uses for answers of 1 KiB or more).

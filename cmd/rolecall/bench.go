@@ -60,6 +60,7 @@ Exits non-zero on any wrong answer or error.`,
 	cmd.Flags().IntVar(&o.Scale, "scale", 100, "percent of the full workload (same shape, fewer users, projects and resources)")
 	cmd.Flags().DurationVar(&o.Warmup, "warmup", 3*time.Second, "warm-up of each phase")
 	cmd.Flags().DurationVar(&o.Duration, "duration", 10*time.Second, "measured time of each phase")
+	cmd.Flags().StringVar(&o.Protocol, "protocol", "grpc", "grpc (binary protobuf) or json (Connect's HTTP/JSON)")
 	cmd.Flags().IntVar(&o.ServerPID, "server-pid", 0, "the server's process id, to report its CPU and RSS")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON line for the run")
 	return cmd

@@ -36,6 +36,9 @@ type Options struct {
 	ServerPID int // when set, the server's CPU and RSS are reported
 	Checks    []int
 	Lookups   []int
+	// Protocol is "grpc" (the default: gRPC, binary protobuf) or "json"
+	// (Connect's HTTP/JSON), both over one HTTP/2 connection.
+	Protocol string
 }
 
 // Phase is one measured phase.
@@ -56,6 +59,7 @@ type Phase struct {
 // Result is a whole run.
 type Result struct {
 	Scale        int     `json:"scale_percent"`
+	Protocol     string  `json:"protocol"`
 	Objects      int     `json:"objects"`
 	LoadSeconds  float64 `json:"load_seconds"`
 	RSSAfterLoad int64   `json:"server_rss_after_load_mib,omitempty"`
@@ -117,9 +121,19 @@ func Run(ctx context.Context, o Options, w io.Writer) (*Result, error) {
 		o.Lookups = []int{1, 8}
 	}
 	hc := &http.Client{Transport: h2c()}
-	c := client.New(o.Addr, o.Key, client.WithHTTPClient(hc), client.WithGRPC(), client.WithoutCompression())
+	copts := []client.Option{client.WithHTTPClient(hc), client.WithoutCompression()}
+	switch o.Protocol {
+	case "", "grpc":
+		o.Protocol = "grpc"
+		copts = append(copts, client.WithGRPC())
+	case "json":
+		copts = append(copts, client.WithJSON())
+	default:
+		return nil, fmt.Errorf("--protocol %q: use grpc or json", o.Protocol)
+	}
+	c := client.New(o.Addr, o.Key, copts...)
 	wl := rbacdp.Generate(params(o.Scale))
-	res := &Result{Scale: o.Scale}
+	res := &Result{Scale: o.Scale, Protocol: o.Protocol}
 
 	// load through the API, 5,000 objects a request
 	lines, err := jsonLines(wl)
@@ -248,8 +262,9 @@ func (r *Result) Table(w io.Writer) {
 	if r.RSSEnd > 0 {
 		rss = fmt.Sprintf("%d MiB", r.RSSEnd)
 	}
-	fmt.Fprintf(w, "| rolecall | scale %d%%, gRPC on loopback | %.0f / %.0f / %.0f | %.3f ms | %.1f / %.1f | %.2f ms | %.1f s (%d objects) | %s |\n",
-		r.Scale, get("check C=1").PerSecond, get("check C=8").PerSecond, get("check C=64").PerSecond, get("check C=1").P50ms,
+	proto := map[string]string{"grpc": "gRPC", "json": "HTTP/JSON"}[r.Protocol]
+	fmt.Fprintf(w, "| rolecall | scale %d%%, %s on loopback | %.0f / %.0f / %.0f | %.3f ms | %.1f / %.1f | %.2f ms | %.1f s (%d objects) | %s |\n",
+		r.Scale, proto, get("check C=1").PerSecond, get("check C=8").PerSecond, get("check C=64").PerSecond, get("check C=1").P50ms,
 		get("lookup C=1").PerSecond, get("lookup C=8").PerSecond, get("lookup C=1").P50ms, r.LoadSeconds, r.Objects, rss)
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,9 +19,10 @@ import (
 	"github.com/rolecall/rolecall/sqlite"
 )
 
-// TestRunSmall runs the protocol end to end on a 1% workload: everything
-// loads through the API and every answer is right.
-func TestRunSmall(t *testing.T) {
+// serve starts a server on an empty SQLite store, as the benchmark's
+// instructions do, and returns its address and an operator key.
+func serve(t *testing.T) (string, string) {
+	t.Helper()
 	ctx := context.Background()
 	m, err := modelfile.Load("../../testdata/bench/rbacdp.yaml")
 	if err != nil {
@@ -30,7 +32,7 @@ func TestRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	key, token := server.NewKey("", "", "bench", time.Now())
 	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
 		t.Fatal(err)
@@ -45,18 +47,33 @@ func TestRunSmall(t *testing.T) {
 	p.SetUnencryptedHTTP2(true)
 	ts.Config.Protocols = p
 	ts.Start()
-	defer ts.Close()
-	res, err := bench.Run(ctx, bench.Options{Addr: ts.URL, Key: token, Scale: 1, Warmup: 20 * time.Millisecond, Duration: 100 * time.Millisecond}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Wrong() || len(res.Phases) != 5 || res.Objects == 0 {
-		t.Fatalf("result %+v", res)
-	}
-	for _, ph := range res.Phases {
-		if ph.Requests == 0 {
-			t.Errorf("phase %s made no requests", ph.Name)
+	t.Cleanup(ts.Close)
+	return ts.URL, token
+}
+
+// TestRunSmall runs the protocol end to end on a 1% workload, over gRPC and
+// over HTTP/JSON: everything loads through the API and every answer is
+// right.
+func TestRunSmall(t *testing.T) {
+	ctx := context.Background()
+	for _, protocol := range []string{"", "json"} {
+		addr, token := serve(t)
+		res, err := bench.Run(ctx, bench.Options{Addr: addr, Key: token, Scale: 1, Warmup: 20 * time.Millisecond, Duration: 100 * time.Millisecond, Protocol: protocol}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if res.Wrong() || len(res.Phases) != 5 || res.Objects == 0 || res.Protocol != map[string]string{"": "grpc", "json": "json"}[protocol] {
+			t.Fatalf("result %+v", res)
+		}
+		for _, ph := range res.Phases {
+			if ph.Requests == 0 {
+				t.Errorf("%s: phase %s made no requests", res.Protocol, ph.Name)
+			}
+		}
+	}
+	addr, token := serve(t)
+	if _, err := bench.Run(ctx, bench.Options{Addr: addr, Key: token, Protocol: "smoke"}, io.Discard); err == nil || !strings.Contains(err.Error(), "smoke") {
+		t.Errorf("an unknown protocol: %v", err)
 	}
 	if _, err := bench.Run(ctx, bench.Options{Addr: "http://10.1.2.3:7080", Key: token}, io.Discard); err == nil {
 		t.Error("a non-loopback address was accepted")
