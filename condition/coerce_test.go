@@ -43,3 +43,25 @@ func TestCoerce(t *testing.T) {
 		}
 	}
 }
+
+func TestCoerceAttrs(t *testing.T) {
+	types := map[string]condition.Type{"n": condition.Int, "s": condition.String, "l": condition.StringList}
+	typeOf := func(name string) (condition.Type, bool) { t, ok := types[name]; return t, ok }
+
+	native := map[string]any{"n": int64(1), "s": "x", "other": 2.5}
+	if out, bad := condition.CoerceAttrs(native, typeOf); bad != "" || reflect.ValueOf(out).Pointer() != reflect.ValueOf(native).Pointer() {
+		t.Errorf("native values: %v, %q; want the same map back", out, bad)
+	}
+	decoded := map[string]any{"n": 3.0, "l": []any{"a"}, "other": 2.5}
+	out, bad := condition.CoerceAttrs(decoded, typeOf)
+	if want := map[string]any{"n": int64(3), "l": []string{"a"}, "other": 2.5}; bad != "" || !reflect.DeepEqual(out, want) {
+		t.Errorf("decoded values: %v, %q; want %v", out, bad, want)
+	}
+	if decoded["n"] != 3.0 {
+		t.Error("the map given was changed")
+	}
+	out, bad = condition.CoerceAttrs(map[string]any{"s": 1.0, "n": "x", "l": 2.0}, typeOf)
+	if bad != "l" || out["s"] != 1.0 {
+		t.Errorf("wrong types: %v, %q; want bad = l (first by name), values kept", out, bad)
+	}
+}

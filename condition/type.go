@@ -3,6 +3,7 @@ package condition
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"time"
@@ -136,4 +137,53 @@ func (t Type) Coerce(v any) (any, bool) {
 		}
 	}
 	return v, false
+}
+
+// native reports whether v already has a Go type Attr may return for t.
+func (t Type) native(v any) bool {
+	switch v.(type) {
+	case nil:
+		return true
+	case string:
+		return t == String
+	case bool:
+		return t == Bool
+	case int64, int, int32:
+		return t == Int
+	case float64, float32:
+		return t == Double
+	case []string:
+		return t == StringList
+	case time.Time:
+		return t == Timestamp
+	}
+	return false
+}
+
+// CoerceAttrs returns attrs with each attribute that typeOf declares in a
+// Go type Attr may return for it, converted by [Type.Coerce]; attrs itself
+// (never changed) when none needs converting. bad names a declared
+// attribute whose value cannot be converted (the first by name), which is
+// kept as it was; conditions reading it fail.
+func CoerceAttrs(attrs map[string]any, typeOf func(string) (Type, bool)) (out map[string]any, bad string) {
+	out = attrs
+	copied := false
+	for k, v := range attrs {
+		t, ok := typeOf(k)
+		if !ok || t.native(v) {
+			continue
+		}
+		c, ok := t.Coerce(v)
+		if !ok {
+			if bad == "" || k < bad {
+				bad = k
+			}
+			continue
+		}
+		if !copied {
+			out, copied = maps.Clone(attrs), true
+		}
+		out[k] = c
+	}
+	return out, bad
 }

@@ -191,7 +191,7 @@ func (e *Engine) decide(r *Request, tr *tracer) (rolecall.Decision, error) {
 	if err != nil {
 		return rolecall.Decision{}, err
 	}
-	ev := evalCtx{e: e, u: u, ctx: r.Context, tr: tr, target: o, item: obj{res: -1, node: -1}, subAttrs: r.SubjectAttrs, objAttrs: r.TargetAttrs}
+	ev := evalCtx{e: e, u: u, ctx: r.Context, tr: tr, target: o, item: obj{res: -1, node: -1}, subAttrs: e.subjAttrs(r.SubjectAttrs), objAttrs: e.resAttrs(r.TargetAttrs)}
 	if q.perm != nil {
 		return rolecall.Decision{Allowed: ev.leaf(q.perm, o)}, nil
 	}

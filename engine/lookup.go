@@ -170,7 +170,7 @@ func (e *Engine) LookupResources(q ResourceQuery) (ids []string, next string, er
 	if qu.perm != nil && !e.userSpan.at(u).cond && e.look.special[rt.Index] == 0 {
 		all = e.coveredResources(u, qu.perm.Index, rt.Index, within)
 	} else {
-		res := e.scanResources(u, qu, rt.Index, within, q.Context, q.SubjectAttrs)
+		res := e.scanResources(u, qu, rt.Index, within, q.Context, e.subjAttrs(q.SubjectAttrs))
 		all = make([]string, len(res))
 		for i, r := range res {
 			all[i] = e.resList.at(r).id
@@ -311,11 +311,12 @@ func (e *Engine) LookupSubjects(q SubjectQuery) (SubjectResult, error) {
 		return out, err
 	}
 	var users []int32
+	stated := e.resAttrs(q.TargetAttrs)
 	for _, u := range e.subjectCandidates(qu, o) {
 		if e.userList.at(u).dead {
 			continue
 		}
-		ev := evalCtx{e: e, u: u, ctx: q.Context, target: o, item: obj{res: -1, node: -1}, objAttrs: q.TargetAttrs}
+		ev := evalCtx{e: e, u: u, ctx: q.Context, target: o, item: obj{res: -1, node: -1}, objAttrs: stated}
 		if qu.perm != nil && ev.leaf(qu.perm, o) || qu.act != nil && ev.action(qu.act).Allowed {
 			users = append(users, u)
 		}

@@ -154,4 +154,11 @@ roles:
 	if err != nil || !slices.Equal(ids, []string{"d1"}) {
 		t.Fatalf("LookupResources = %v, %v; want [d1]", ids, err)
 	}
+	// stated attributes decoded from JSON too
+	var stated map[string]any
+	json.Unmarshal([]byte(`{"clearance": 5}`), &stated)
+	d2, err := e.Check(engine.Request{Subject: "ann", Permission: "read", Target: rolecall.ResourceTarget("doc", "d2"), SubjectAttrs: stated})
+	if err != nil || !d2.Allowed {
+		t.Fatalf("a stated clearance of 5 (a float64) on d2: %v, %v; want allowed", d2, err)
+	}
 }

@@ -1,11 +1,6 @@
 package engine
 
-import (
-	"maps"
-	"time"
-
-	"github.com/rolecall/rolecall/condition"
-)
+import "github.com/rolecall/rolecall/condition"
 
 // objView shows an object to conditions (condition.Object).
 type objView struct {
@@ -137,11 +132,11 @@ func (s subjView) Attr(name string) (any, bool) {
 // subject shows the evaluation's user to conditions, with the attributes
 // the request states over the stored ones.
 func (ev *evalCtx) subject() condition.Subject {
-	v := ev.e.subjView(ev.u)
+	v := subjView{ev.e.userList.at(ev.u)}
 	if ev.subAttrs == nil {
 		return v
 	}
-	return overSubj{v.(subjView), ev.subAttrs}
+	return overSubj{v, ev.subAttrs}
 }
 
 // view shows o to conditions; the target shows the attributes the request
@@ -180,44 +175,23 @@ func (v overObj) Attr(name string) (any, bool) {
 	return v.objView.Attr(name)
 }
 
-// coerced returns attrs with each declared attribute in the Go type
-// conditions read (numbers decoded from JSON become int64 for int
-// attributes, lists []string, RFC 3339 strings timestamps); attrs itself
-// when nothing needs converting. A value that cannot be converted is kept:
-// conditions reading it fail, as the model documentation says.
-func coerced(attrs map[string]any, typeOf func(string) (condition.Type, bool)) map[string]any {
-	var out map[string]any
-	for k, v := range attrs {
-		t, ok := typeOf(k)
-		if !ok {
-			continue
-		}
-		c, ok := t.Coerce(v)
-		if !ok || sameValue(c, v) {
-			continue
-		}
-		if out == nil {
-			out = maps.Clone(attrs)
-		}
-		out[k] = c
+// resAttrs and subjAttrs return attributes with each declared one in the Go
+// type conditions read (numbers decoded from JSON become int64 for int
+// attributes, lists []string, RFC 3339 strings timestamps); a value that
+// cannot be converted is kept, and conditions reading it fail, as the model
+// documentation says.
+func (e *Engine) resAttrs(a map[string]any) map[string]any {
+	if len(a) == 0 {
+		return a
 	}
-	if out == nil {
-		return attrs
-	}
+	out, _ := condition.CoerceAttrs(a, e.m.Env.ResourceAttr)
 	return out
 }
 
-// sameValue reports whether Coerce kept v as it was.
-func sameValue(c, v any) bool {
-	switch v.(type) {
-	case string, bool, int64, float64, time.Time, nil:
-		return c == v
-	case []string:
-		_, ok := c.([]string)
-		return ok
+func (e *Engine) subjAttrs(a map[string]any) map[string]any {
+	if len(a) == 0 {
+		return a
 	}
-	return false
+	out, _ := condition.CoerceAttrs(a, e.m.Env.SubjectAttr)
+	return out
 }
-
-func (e *Engine) resAttrs(a map[string]any) map[string]any  { return coerced(a, e.m.Env.ResourceAttr) }
-func (e *Engine) subjAttrs(a map[string]any) map[string]any { return coerced(a, e.m.Env.SubjectAttr) }

@@ -237,25 +237,16 @@ func (a *api) target(ctx context.Context, e *engine.Engine, r *Entity, attrs map
 	return rolecall.Target{Proposed: p}, true, nil
 }
 
-// stated converts an entity's properties into the attributes the model
-// declares, by typeOf; other properties are left to context. A declared one
-// of the wrong type is a bad request naming it.
+// stated returns an entity's properties as attributes, those the model
+// declares (by typeOf) in their declared types; the others mean nothing to
+// conditions here (they read them in context). A declared one of the wrong
+// type is a bad request naming it.
 func stated(where string, props map[string]any, typeOf func(string) (condition.Type, bool)) (map[string]any, error) {
-	var out map[string]any
-	for k, v := range props {
-		t, ok := typeOf(k)
-		if !ok {
-			continue
-		}
-		c, ok := t.Coerce(v)
-		if !ok {
-			b, _ := json.Marshal(v)
-			return nil, badRequest(fmt.Sprintf("%s.properties.%s: the model declares it a %s, and %s is not one", where, k, t, b))
-		}
-		if out == nil {
-			out = map[string]any{}
-		}
-		out[k] = c
+	out, bad := condition.CoerceAttrs(props, typeOf)
+	if bad != "" {
+		t, _ := typeOf(bad)
+		b, _ := json.Marshal(props[bad])
+		return nil, badRequest(fmt.Sprintf("%s.properties.%s: the model declares it a %s, and %s is not one", where, bad, t, b))
 	}
 	return out, nil
 }
@@ -305,13 +296,17 @@ func (a *api) allowedOrg(ctx context.Context, org string) bool {
 	return all || org == mine
 }
 
+// failure is the denial of an evaluation that could not be made, with why
+// in its context.
+func failure(status int, msg string) Decision {
+	return Decision{Context: map[string]any{"error": map[string]any{"status": status, "message": msg}}}
+}
+
 // decide answers one complete request. What it cannot answer (an unknown
 // subject or resource) is a denial with the reason in its context; a
 // request it cannot read (a property of the wrong type) is an error.
 func (a *api) decide(ctx context.Context, e *engine.Engine, q request) (Decision, error) {
-	deny := func(status int, msg string) (Decision, error) {
-		return Decision{Context: map[string]any{"error": map[string]any{"status": status, "message": msg}}}, nil
-	}
+	deny := func(status int, msg string) (Decision, error) { return failure(status, msg), nil }
 	if q.Subject.Type != "user" {
 		return deny(404, "subjects are users: type \"user\"")
 	}
@@ -410,13 +405,17 @@ func (a *api) evaluations(ctx context.Context, e *engine.Engine, body map[string
 		if err != nil {
 			return nil, err
 		}
-		for k, set := range map[string]func(){
-			"subject": func() { q.Subject = def.Subject }, "action": func() { q.Action = def.Action },
-			"resource": func() { q.Resource = def.Resource }, "context": func() { q.Context = def.Context },
-		} {
-			if _, present := it[k]; !present {
-				set()
-			}
+		if _, ok := it["subject"]; !ok {
+			q.Subject = def.Subject
+		}
+		if _, ok := it["action"]; !ok {
+			q.Action = def.Action
+		}
+		if _, ok := it["resource"]; !ok {
+			q.Resource = def.Resource
+		}
+		if _, ok := it["context"]; !ok {
+			q.Context = def.Context
 		}
 		var d Decision
 		if msg := q.complete(); msg != "" {
@@ -425,11 +424,7 @@ func (a *api) evaluations(ctx context.Context, e *engine.Engine, body map[string
 			d, err = a.decide(ctx, e, q)
 		}
 		if err != nil {
-			d = Decision{Context: map[string]any{"error": map[string]any{"status": 400, "message": err.Error()}}}
-		}
-		failed := d.Context != nil
-		if !failed {
-			d.Context = nil
+			d = failure(400, err.Error())
 		}
 		out = append(out, d)
 		if opts.Semantic == "deny_on_first_deny" && !d.Decision || opts.Semantic == "permit_on_first_permit" && d.Decision {
