@@ -124,6 +124,15 @@ func scoped(ctx context.Context, e *engine.Engine, subject string, t rolecall.Ta
 	return nil
 }
 
+// asMap returns a Struct as a map, and nil for none (AsMap allocates an
+// empty map, on every check that sends no context).
+func asMap(s *structpb.Struct) map[string]any {
+	if s == nil {
+		return nil
+	}
+	return s.AsMap()
+}
+
 func ref(r *v1.ResourceRef) rolecall.ResourceRef {
 	return rolecall.ResourceRef{Type: r.GetType(), ID: r.GetId()}
 }
@@ -134,7 +143,7 @@ func target(t *v1.Target) rolecall.Target {
 		out.Resource = ref(t.Resource)
 	}
 	if p := t.GetProposed(); p != nil {
-		r := &rolecall.Resource{Type: p.Type, ID: p.Id, Scope: p.Scope, Owner: p.Owner, Groups: p.Groups, Attrs: p.Attrs.AsMap()}
+		r := &rolecall.Resource{Type: p.Type, ID: p.Id, Scope: p.Scope, Owner: p.Owner, Groups: p.Groups, Attrs: asMap(p.Attrs)}
 		if p.Parent != nil {
 			pr := ref(p.Parent)
 			r.Parent = &pr
@@ -149,17 +158,27 @@ func target(t *v1.Target) rolecall.Target {
 }
 
 func request(r *v1.CheckRequest) engine.Request {
-	return engine.Request{Subject: r.GetSubject(), Permission: r.GetPermission(), Target: target(r.GetTarget()), Context: r.GetContext().AsMap()}
+	return engine.Request{Subject: r.GetSubject(), Permission: r.GetPermission(), Target: target(r.GetTarget()), Context: asMap(r.GetContext())}
+}
+
+// question is what Check and Explain start with: the index the request's
+// consistency asks for, and the request, within the caller's organization.
+func (a *Authz) question(ctx context.Context, r *v1.CheckRequest) (*engine.Engine, engine.Request, error) {
+	e, err := a.engine(ctx, r.Consistency)
+	if err != nil {
+		return nil, engine.Request{}, toStatus(err)
+	}
+	req := request(r)
+	if err := scoped(ctx, e, req.Subject, req.Target); err != nil {
+		return nil, engine.Request{}, err
+	}
+	return e, req, nil
 }
 
 // Check answers one question.
 func (a *Authz) Check(ctx context.Context, r *v1.CheckRequest) (*v1.CheckResponse, error) {
-	e, err := a.engine(ctx, r.Consistency)
+	e, req, err := a.question(ctx, r)
 	if err != nil {
-		return nil, toStatus(err)
-	}
-	req := request(r)
-	if err := scoped(ctx, e, req.Subject, req.Target); err != nil {
 		return nil, err
 	}
 	d, err := e.Check(req)
@@ -211,12 +230,8 @@ func asStruct(v any) (*structpb.Struct, error) {
 
 // Explain answers one question with its explanation.
 func (a *Authz) Explain(ctx context.Context, r *v1.CheckRequest) (*v1.ExplainResponse, error) {
-	e, err := a.engine(ctx, r.Consistency)
+	e, req, err := a.question(ctx, r)
 	if err != nil {
-		return nil, toStatus(err)
-	}
-	req := request(r)
-	if err := scoped(ctx, e, req.Subject, req.Target); err != nil {
 		return nil, err
 	}
 	d, err := e.Explain(req)
@@ -243,7 +258,7 @@ func (a *Authz) Effective(ctx context.Context, r *v1.EffectiveRequest) (*v1.Effe
 	if err := scoped(ctx, e, r.GetSubject(), t); err != nil {
 		return nil, err
 	}
-	eff, err := e.Effective(r.GetSubject(), t, r.GetContext().AsMap())
+	eff, err := e.Effective(r.GetSubject(), t, asMap(r.GetContext()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -278,7 +293,7 @@ func (a *Authz) LookupResources(ctx context.Context, r *v1.LookupResourcesReques
 		}
 	}
 	ids, next, err := e.LookupResources(engine.ResourceQuery{Subject: r.GetSubject(), Permission: r.GetPermission(), Type: r.GetType(),
-		In: in, Context: r.GetContext().AsMap(), Page: page(r.Page)})
+		In: in, Context: asMap(r.GetContext()), Page: page(r.Page)})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -296,7 +311,7 @@ func (a *Authz) LookupSubjects(ctx context.Context, r *v1.LookupSubjectsRequest)
 		return nil, err
 	}
 	res, err := e.LookupSubjects(engine.SubjectQuery{Permission: r.GetPermission(), Target: t, Groups: r.GetGroups(),
-		Context: r.GetContext().AsMap(), Page: page(r.Page)})
+		Context: asMap(r.GetContext()), Page: page(r.Page)})
 	if err != nil {
 		return nil, toStatus(err)
 	}
