@@ -36,15 +36,13 @@ func (c *Client) Watch(ctx context.Context, after rolecall.Revision, kinds ...ro
 		for _, k := range kinds {
 			req.Kinds = append(req.Kinds, string(k))
 		}
-		// the last change delivered; a resumed stream starts at its
-		// revision and skips what was delivered of it
-		lastRev, lastSeq := after, int32(1<<31-1)
+		// from is what each stream starts after; lastRev and lastSeq are the
+		// last change delivered, so that a stream resumed at its revision
+		// skips what was delivered of it
+		from, lastRev, lastSeq := after, rolecall.Revision(0), int32(-1)
 		wait := 100 * time.Millisecond
 		for {
-			req.After = uint64(lastRev)
-			if lastSeq != 1<<31-1 {
-				req.After = uint64(lastRev) - 1
-			}
+			req.After = uint64(from)
 			stream, err := c.watch.Watch(ctx, req)
 			if err == nil {
 				stop := false
@@ -57,7 +55,7 @@ func (c *Client) Watch(ctx context.Context, after rolecall.Revision, kinds ...ro
 					if rev < lastRev || rev == lastRev && ch.Seq <= lastSeq {
 						continue // delivered before the reconnection
 					}
-					lastRev, lastSeq, wait = rev, ch.Seq, 100*time.Millisecond
+					from, lastRev, lastSeq, wait = rev-1, rev, ch.Seq, 100*time.Millisecond
 					if !yield(changeOf(ch), nil) {
 						stop = true
 						break
