@@ -6,8 +6,8 @@
 package bench
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +24,7 @@ import (
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/client"
 	"github.com/rolecall/rolecall/internal/rbacdp"
+	"github.com/rolecall/rolecall/transfer"
 )
 
 // Options configure a run.
@@ -268,38 +269,15 @@ func (r *Result) Table(w io.Writer) {
 		get("lookup C=1").PerSecond, get("lookup C=8").PerSecond, get("lookup C=1").P50ms, r.LoadSeconds, r.Objects, rss)
 }
 
-// jsonLines writes the workload as import lines, in dependency order.
+// jsonLines writes the workload as import lines, in import order.
 func jsonLines(w *rbacdp.Workload) ([]string, error) {
-	scopes, users, members, groups, groupMembers, resources, bindings := w.Data()
-	var out []string
-	add := func(kind string, v any) error {
-		b, err := json.Marshal(map[string]any{"kind": kind, "value": v})
-		out = append(out, string(b))
-		return err
+	var snap rolecall.Snapshot
+	snap.Scopes, snap.Users, snap.Memberships, snap.Groups, snap.GroupMembers, snap.Resources, snap.Bindings = w.Data()
+	var buf bytes.Buffer
+	if _, err := transfer.ExportSnapshot(&snap, "", &buf); err != nil {
+		return nil, err
 	}
-	var err error
-	for _, x := range scopes {
-		err = add("scope", x)
-	}
-	for _, x := range users {
-		err = add("user", x)
-	}
-	for _, x := range members {
-		err = add("membership", x)
-	}
-	for _, x := range groups {
-		err = add("group", x)
-	}
-	for _, x := range groupMembers {
-		err = add("group_member", x)
-	}
-	for _, x := range resources {
-		err = add("resource", x)
-	}
-	for _, x := range bindings {
-		err = add("binding", x)
-	}
-	return out, err
+	return strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n"), nil
 }
 
 // cpuSeconds reads a process's CPU time (user + system) from /proc.
