@@ -2,13 +2,10 @@ package client_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rolecall/rolecall"
-	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/client"
 	"github.com/rolecall/rolecall/internal/server"
 	"github.com/rolecall/rolecall/internal/testenv"
@@ -18,17 +15,9 @@ import (
 // address and a key of ann's.
 func serve(t *testing.T) (string, string) {
 	t.Helper()
-	ctx := context.Background()
 	w := testenv.OpenAcme(t)
-	m, st := w.Model, w.Store
-	key, token := server.NewKey("acme", "ann", "test", time.Now())
-	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
-		t.Fatal(err)
-	}
-	live := w.Live
-	ts := httptest.NewServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st}))
-	t.Cleanup(ts.Close)
-	return ts.URL, token
+	_, token := w.Key(t, "acme", "ann")
+	return testenv.Serve(t, server.Handler(w.Options()), false).URL, token
 }
 
 func TestClient(t *testing.T) {

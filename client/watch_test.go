@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall"
-	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/client"
 	"github.com/rolecall/rolecall/internal/server"
 	"github.com/rolecall/rolecall/internal/testenv"
@@ -26,22 +24,18 @@ func TestWatch(t *testing.T) {
 	defer cancel()
 	w := testenv.OpenAcme(t)
 	st := w.Store
-	key, token := server.NewKey("acme", "ann", "test", time.Now())
-	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
-		t.Fatal(err)
-	}
-	h := server.Handler(server.Options{Live: w.Live, Admin: admin.New(w.Model, st, w.Live, nil), Store: st})
+	key, token := w.Key(t, "acme", "ann")
+	h := server.Handler(w.Options())
 	// the first watch is cut after 400 ms, as a restart or a proxy would
 	var watches atomic.Int32
-	ts := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	ts := testenv.Serve(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/Watch") && watches.Add(1) == 1 {
 			c, stop := context.WithTimeout(r.Context(), 400*time.Millisecond)
 			defer stop()
 			r = r.WithContext(c)
 		}
 		h.ServeHTTP(rw, r)
-	}))
-	defer ts.Close()
+	}), false)
 	c := client.New(ts.URL, token)
 	bind := func(id string) {
 		t.Helper()

@@ -3,52 +3,22 @@ package bench_test
 import (
 	"context"
 	"io"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rolecall/rolecall"
-	"github.com/rolecall/rolecall/admin"
-	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/bench"
-	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/internal/server"
-	"github.com/rolecall/rolecall/sqlite"
+	"github.com/rolecall/rolecall/internal/testenv"
 )
 
 // serve starts a server on an empty SQLite store, as the benchmark's
 // instructions do, and returns its address and an operator key.
 func serve(t *testing.T) (string, string) {
 	t.Helper()
-	ctx := context.Background()
-	m, err := modelfile.Load("../../testdata/bench/rbacdp.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "bench.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, token := server.NewKey("", "", "bench", time.Now())
-	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
-		t.Fatal(err)
-	}
-	live, err := engine.Open(ctx, m, st, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st}))
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	ts.Config.Protocols = p
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return ts.URL, token
+	w := testenv.Open(t, "testdata/bench/rbacdp.yaml", "")
+	_, token := w.Key(t, "", "")
+	return testenv.Serve(t, server.Handler(w.Options()), false).URL, token
 }
 
 // TestRunSmall runs the protocol end to end on a 1% workload, over gRPC and

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,23 +13,8 @@ func TestAuthZEN(t *testing.T) {
 	ts, _ := start(t)
 	call := func(path, key, body string, hdr ...string) (int, map[string]any, http.Header) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", ts.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+tokens[key])
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		res, err := ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		var m map[string]any
-		json.Unmarshal(b, &m)
-		return res.StatusCode, m, res.Header
+		r := pdp{t, ts, tokens[key]}.post(path, "application/json", body, hdr...)
+		return r.status, r.body, r.header
 	}
 	eval := func(subject, action, resType, resID string) string {
 		return `{"subject":{"type":"user","id":"` + subject + `"},"action":{"name":"` + action + `"},"resource":{"type":"` + resType + `","id":"` + resID + `"},"context":{"time":"now"},"foo":1}`

@@ -2,12 +2,9 @@ package server_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/rolecall/rolecall"
-	"github.com/rolecall/rolecall/admin"
 	rc "github.com/rolecall/rolecall/client"
 	"github.com/rolecall/rolecall/internal/server"
 	"github.com/rolecall/rolecall/internal/testenv"
@@ -18,17 +15,8 @@ import (
 // concurrency; the CPU of both sides is what a check costs on one machine.
 func BenchmarkCheckGRPC(b *testing.B) {
 	w := testenv.OpenAcme(b)
-	key, token := server.NewKey("acme", "ann", "bench", time.Now())
-	if _, err := w.Store.Update(b.Context(), func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: w.Live, Admin: admin.New(w.Model, w.Store, w.Live, nil), Store: w.Store}))
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	ts.Config.Protocols = p
-	ts.Start()
-	defer ts.Close()
+	_, token := w.Key(b, "acme", "ann")
+	ts := testenv.Serve(b, server.Handler(w.Options()), false)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tp := new(http.Protocols)
 	tp.SetUnencryptedHTTP2(true)

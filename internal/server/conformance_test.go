@@ -15,10 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rolecall/rolecall"
-	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/internal/server"
 	"github.com/rolecall/rolecall/internal/testenv"
 )
@@ -27,15 +24,8 @@ import (
 // an API key of org acting as user.
 func serveWorld(t *testing.T, w *testenv.World, org, user string) (*httptest.Server, string) {
 	t.Helper()
-	key, token := server.NewKey(org, user, "conformance", time.Now())
-	if _, err := w.Store.Update(t.Context(), func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(server.Handler(server.Options{Live: w.Live, Admin: admin.New(w.Model, w.Store, w.Live, nil), Store: w.Store}))
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	return ts, token
+	_, token := w.Key(t, org, user)
+	return testenv.Serve(t, server.Handler(w.Options()), true), token
 }
 
 // pdp calls the AuthZEN API of one server.
@@ -62,7 +52,9 @@ func (p pdp) post(path, contentType, body string, header ...string) reply {
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	req.Header.Set("Authorization", "Bearer "+p.token)
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -93,6 +85,8 @@ type certCase struct {
 }
 
 var (
+	boldLabel = regexp.MustCompile(`^\*\*(.+?):?\*\*`)
+	sameAs    = regexp.MustCompile(`identical to \[\]\(#(c-[0-9-]+)\)`)
 	sectionID = regexp.MustCompile(`\{#(c-[0-9-]+)\}\s*$`)
 	httpCode  = regexp.MustCompile(`HTTP (\d{3})`)
 	inlineDec = regexp.MustCompile("`\"decision\": (true|false)`")
@@ -237,7 +231,7 @@ func TestAuthZENCertification(t *testing.T) {
 	}
 	for _, c := range cases {
 		name := c.id
-		if m := regexp.MustCompile(`^\*\*(.+?):?\*\*`).FindStringSubmatch(c.label); m != nil {
+		if m := boldLabel.FindStringSubmatch(c.label); m != nil {
 			name += " " + m[1]
 		}
 		t.Run(name, func(t *testing.T) {
@@ -266,7 +260,7 @@ func TestAuthZENCertification(t *testing.T) {
 				if c.id == "c-4-5-1" {
 					nextToken, _ = r.body["page"].(map[string]any)["next_token"].(string)
 				}
-				if m := regexp.MustCompile(`identical to \[\]\(#(c-[0-9-]+)\)`).FindStringSubmatch(c.text); m != nil {
+				if m := sameAs.FindStringSubmatch(c.text); m != nil {
 					if want, ok := results[m[1]]; !ok || !sameSet(got, want) {
 						t.Fatalf("results %v, want those of %s: %v", got, m[1], want)
 					}
@@ -604,10 +598,7 @@ func TestAuthZENTodoInterop(t *testing.T) {
 
 	// the operator's key belongs to no organization: a todo the store does
 	// not hold must then name its scope
-	key, optoken := server.NewKey("", "", "operator", time.Now())
-	if _, err := w.Store.Update(t.Context(), func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
-		t.Fatal(err)
-	}
+	_, optoken := w.Key(t, "", "")
 	op := pdp{t, ts, optoken}
 	morty := `{"subject":{"type":"user","id":"CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"},"action":{"name":"can_update_todo"},`
 	if r := op.post("/access/v1/evaluation", "application/json", morty+`"resource":{"type":"todo","id":"t1","properties":{"ownerID":"morty@the-citadel.com"}}}`); r.status != 400 || !strings.Contains(string(r.raw), "resource.properties.scope") {

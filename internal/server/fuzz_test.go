@@ -6,10 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rolecall/rolecall"
-	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/internal/server"
 	"github.com/rolecall/rolecall/internal/testenv"
 )
@@ -48,19 +45,10 @@ func FuzzJSON(f *testing.F) {
 		f.Add(uint8(i+7), true, s)
 	}
 	w := testenv.OpenAcme(f)
-	tokens := map[bool]string{}
-	for _, operator := range []bool{false, true} {
-		org, user := "acme", "ann"
-		if operator {
-			org, user = "", ""
-		}
-		key, token := server.NewKey(org, user, "fuzz", time.Now())
-		if _, err := w.Store.Update(f.Context(), func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
-			f.Fatal(err)
-		}
-		tokens[operator] = token
-	}
-	h := server.Handler(server.Options{Live: w.Live, Admin: admin.New(w.Model, w.Store, w.Live, nil), Store: w.Store})
+	_, org := w.Key(f, "acme", "ann")
+	_, operator := w.Key(f, "", "")
+	tokens := map[bool]string{false: org, true: operator}
+	h := server.Handler(w.Options())
 	f.Fuzz(func(t *testing.T, which uint8, operator bool, body string) {
 		path := fuzzPaths[int(which)%len(fuzzPaths)]
 		req := httptest.NewRequest("POST", path, strings.NewReader(body))

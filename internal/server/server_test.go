@@ -15,7 +15,6 @@ import (
 	"connectrpc.com/grpcreflect/v2"
 
 	"github.com/rolecall/rolecall"
-	"github.com/rolecall/rolecall/admin"
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/internal/server"
@@ -29,31 +28,22 @@ var tokens = map[string]string{}
 // so every protocol works.
 func start(t *testing.T, with ...func(*server.Options)) (*httptest.Server, rolecall.Store) {
 	t.Helper()
-	ctx := context.Background()
 	w := testenv.OpenAcme(t)
-	m, st, live := w.Model, w.Store, w.Live
 	// keys: the operator's, ann's and bob's in acme, and a revoked one
-	keys := map[string]*rolecall.APIKey{}
 	for _, k := range []struct{ name, org, user string }{{"operator", "", ""}, {"ann", "acme", "ann"}, {"bob", "acme", "bob"}, {"revoked", "acme", "ann"}} {
-		key, token := server.NewKey(k.org, k.user, k.name, time.Now())
-		if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
-			t.Fatal(err)
+		var key rolecall.APIKey
+		key, tokens[k.name] = w.Key(t, k.org, k.user)
+		if k.name == "revoked" {
+			if _, err := w.Store.Update(t.Context(), func(tx rolecall.Tx) error { return tx.RevokeAPIKey(key.ID, time.Now()) }); err != nil {
+				t.Fatal(err)
+			}
 		}
-		tokens[k.name] = token
-		keys[k.name] = &key
 	}
-	if _, err := st.Update(ctx, func(tx rolecall.Tx) error { return tx.RevokeAPIKey(keys["revoked"].ID, time.Now()) }); err != nil {
-		t.Fatal(err)
-	}
-	o := server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st}
+	o := w.Options()
 	for _, f := range with {
 		f(&o)
 	}
-	ts := httptest.NewUnstartedServer(server.Handler(o))
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	return ts, st
+	return testenv.Serve(t, server.Handler(o), true), w.Store
 }
 
 // bearer sends an API key with every call.

@@ -1,20 +1,26 @@
 // Package testenv builds the worlds tests run on: a SQLite store holding a
 // model's data from a JSON Lines file (the example organization of
 // testdata/store/acme.jsonl under the reinfer preset, or an example of
-// examples/), with its live index. Only tests import it.
+// examples/), with its live index; and API keys and servers over them.
+// Only tests import it.
 package testenv
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/modelfile"
+	"github.com/rolecall/rolecall/internal/server"
 	"github.com/rolecall/rolecall/model"
 	"github.com/rolecall/rolecall/sqlite"
 	"github.com/rolecall/rolecall/transfer"
@@ -48,7 +54,8 @@ func OpenAcme(t testing.TB) *Acme {
 
 // Open builds a world in t's temporary directory from a model (a preset
 // name, or a file path relative to the repository's root) and a JSON Lines
-// file (relative to the root); the store closes when t ends.
+// file (relative to the root; "" leaves the store empty); the store closes
+// when t ends.
 func Open(t testing.TB, modelRef, data string) *World {
 	t.Helper()
 	ctx := context.Background()
@@ -65,17 +72,55 @@ func Open(t testing.TB, modelRef, data string) *World {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f, err := os.Open(filepath.Join(repoRoot(), data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, _, err := transfer.Import(ctx, st, f, transfer.Options{}); err != nil {
-		t.Fatal(err)
+	if data != "" {
+		f, err := os.Open(filepath.Join(repoRoot(), data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, _, err := transfer.Import(ctx, st, f, transfer.Options{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	live, err := engine.Open(ctx, m, st, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &World{Model: m, Store: st, Live: live}
+}
+
+// Key stores an API key of org acting as user (both empty: the
+// operator's) and returns it with its token.
+func (w *World) Key(t testing.TB, org, user string) (rolecall.APIKey, string) {
+	t.Helper()
+	key, token := server.NewKey(org, user, "test", time.Now())
+	if _, err := w.Store.Update(context.Background(), func(tx rolecall.Tx) error { return tx.CreateAPIKey(&key) }); err != nil {
+		t.Fatal(err)
+	}
+	return key, token
+}
+
+// Options are the server's options over the world.
+func (w *World) Options() server.Options {
+	return server.Options{Live: w.Live, Admin: admin.New(w.Model, w.Store, w.Live, nil), Store: w.Store}
+}
+
+// Serve serves h on loopback until t ends: over TLS with HTTP/2 (every
+// protocol, as in production behind TLS), or in clear text with HTTP/1.1
+// and HTTP/2 (as `rolecall serve` listens).
+func Serve(t testing.TB, h http.Handler, tls bool) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(h)
+	if tls {
+		ts.EnableHTTP2 = true
+		ts.StartTLS()
+	} else {
+		p := new(http.Protocols)
+		p.SetHTTP1(true)
+		p.SetUnencryptedHTTP2(true)
+		ts.Config.Protocols = p
+		ts.Start()
+	}
+	t.Cleanup(ts.Close)
+	return ts
 }
