@@ -37,17 +37,26 @@ func (f *actorFlags) actor() (admin.Actor, error) {
 	return admin.Actor{}, fmt.Errorf("say who acts: --as USER, or --operator")
 }
 
-// service names who acts and opens the store, the live index and the
-// admin layer; done closes the store.
-func (f *storeFlags) service(ctx context.Context, who *actorFlags) (svc *admin.Service, a admin.Actor, done func(), err error) {
-	if a, err = who.actor(); err != nil {
-		return nil, a, nil, err
+// adminCall runs remote against the server --addr names, or else local
+// against the admin layer over the store, acting as who.
+func (f *storeFlags) adminCall(ctx context.Context, who *actorFlags, remote func(*client.Client) error, local func(*admin.Service, admin.Actor) error) error {
+	c, err := f.remote()
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		return remote(c)
+	}
+	a, err := who.actor()
+	if err != nil {
+		return err
 	}
 	m, st, live, err := f.open(ctx)
 	if err != nil {
-		return nil, a, nil, err
+		return err
 	}
-	return admin.New(m, st, live, nil), a, func() { st.Close() }, nil
+	defer st.Close()
+	return local(admin.New(m, st, live, nil), a)
 }
 
 // parseRequest reads an act's arguments written key=value.
@@ -131,25 +140,19 @@ func printResult(cmd *cobra.Command, asJSON bool, res admin.Result) error {
 
 // runAct performs an act on a server (--addr) or in-process on a store.
 func runAct(cmd *cobra.Command, f *storeFlags, who *actorFlags, req admin.Request) error {
-	if c, err := f.remote(); err != nil {
-		return err
-	} else if c != nil {
+	var res admin.Result
+	err := f.adminCall(cmd.Context(), who, func(c *client.Client) error {
 		done, err := c.Do(cmd.Context(), client.Act{Act: req.Act, Org: req.Org, Scope: req.Scope, Level: req.Level, Name: req.Name,
 			New: req.New, User: req.User, Email: req.Email, Group: req.Group, Role: req.Role, Domain: req.Domain, Offer: req.Offer,
 			Kind: req.Kind, Recipient: req.Recipient, PrivateID: req.PrivateID, Resource: req.Resource, Permissions: req.Permissions,
 			AddPermissions: req.AddPermissions, RemovePermissions: req.RemovePermissions, NotBefore: req.NotBefore,
 			NotAfter: req.NotAfter, Base: req.Base})
-		if err != nil {
-			return err
-		}
-		return printResult(cmd, f.json, admin.Result{Revision: done.Revision, Warnings: done.Warnings, Audit: done.Audit})
-	}
-	svc, a, done, err := f.service(cmd.Context(), who)
-	if err != nil {
+		res = admin.Result{Revision: done.Revision, Warnings: done.Warnings, Audit: done.Audit}
 		return err
-	}
-	defer done()
-	res, err := svc.Do(cmd.Context(), a, req)
+	}, func(svc *admin.Service, a admin.Actor) (err error) {
+		res, err = svc.Do(cmd.Context(), a, req)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -209,21 +212,15 @@ func auditCmd() *cobra.Command {
 			}
 			var evs []rolecall.AuditEvent
 			var next string
-			if c, err := f.remote(); err != nil {
+			err = f.adminCall(cmd.Context(), &who, func(c *client.Client) (err error) {
+				evs, next, err = c.Audit(cmd.Context(), q)
 				return err
-			} else if c != nil {
-				if evs, next, err = c.Audit(cmd.Context(), q); err != nil {
-					return err
-				}
-			} else {
-				svc, a, done, err := f.service(cmd.Context(), &who)
-				if err != nil {
-					return err
-				}
-				defer done()
-				if evs, next, err = svc.Audit(cmd.Context(), a, q); err != nil {
-					return err
-				}
+			}, func(svc *admin.Service, a admin.Actor) (err error) {
+				evs, next, err = svc.Audit(cmd.Context(), a, q)
+				return err
+			})
+			if err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {

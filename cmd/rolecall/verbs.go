@@ -95,26 +95,19 @@ func memberListCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var ms []client.Member
 			var next string
-			if c, err := f.remote(); err != nil {
+			err := f.adminCall(cmd.Context(), &who, func(c *client.Client) (err error) {
+				ms, next, err = c.Members(cmd.Context(), args[0], search, after, limit)
 				return err
-			} else if c != nil {
-				if ms, next, err = c.Members(cmd.Context(), args[0], search, after, limit); err != nil {
-					return err
-				}
-			} else {
-				svc, a, done, err := f.service(cmd.Context(), &who)
-				if err != nil {
-					return err
-				}
-				defer done()
+			}, func(svc *admin.Service, a admin.Actor) error {
 				got, n, err := svc.Members(cmd.Context(), a, admin.MemberQuery{Org: args[0], Search: search, After: after, Limit: limit})
-				if err != nil {
-					return err
-				}
 				for _, m := range got {
 					ms = append(ms, client.Member{ID: m.ID, Name: m.Name, Email: m.Email, Scopes: m.Scopes, Groups: m.Groups})
 				}
 				next = n
+				return err
+			})
+			if err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
