@@ -306,17 +306,36 @@ func failure(status int, msg string) Decision {
 // subject or resource) is a denial with the reason in its context; a
 // request it cannot read (a property of the wrong type) is an error.
 func (a *api) decide(ctx context.Context, e *engine.Engine, q request) (Decision, error) {
-	deny := func(status int, msg string) (Decision, error) { return failure(status, msg), nil }
+	r, denied, err := a.question(ctx, e, q)
+	if err != nil {
+		return Decision{}, err
+	}
+	if denied != nil {
+		return *denied, nil
+	}
+	r.Permission = q.Action.Name
+	return check(e, r), nil
+}
+
+// question maps a request's subject and resource onto the engine: the
+// engine's request without its permission, or the denial of a subject or
+// resource it cannot answer about (nil when it can), or the error of a
+// request it cannot read.
+func (a *api) question(ctx context.Context, e *engine.Engine, q request) (engine.Request, *Decision, error) {
+	deny := func(status int, msg string) (engine.Request, *Decision, error) {
+		d := failure(status, msg)
+		return engine.Request{}, &d, nil
+	}
 	if q.Subject.Type != "user" {
 		return deny(404, "subjects are users: type \"user\"")
 	}
 	subAttrs, resAttrs, err := statedAttrs(e, q)
 	if err != nil {
-		return Decision{}, err
+		return engine.Request{}, nil, err
 	}
 	t, ok, err := a.target(ctx, e, q.Resource, resAttrs)
 	if err != nil {
-		return Decision{}, err
+		return engine.Request{}, nil, err
 	}
 	if !ok {
 		return deny(404, "no resource type or level "+q.Resource.Type)
@@ -327,16 +346,20 @@ func (a *api) decide(ctx context.Context, e *engine.Engine, q request) (Decision
 	if mine, all := a.scope(ctx); !all && !e.MemberOf(q.Subject.ID, mine) {
 		return deny(404, "no such subject")
 	}
-	d, err := e.Check(engine.Request{Subject: q.Subject.ID, Permission: q.Action.Name, Target: t, Context: conditionContext(q),
-		SubjectAttrs: subAttrs, TargetAttrs: resAttrs})
+	return engine.Request{Subject: q.Subject.ID, Target: t, Context: conditionContext(q), SubjectAttrs: subAttrs, TargetAttrs: resAttrs}, nil, nil
+}
+
+// check answers the engine's request; an error is a denial saying why.
+func check(e *engine.Engine, r engine.Request) Decision {
+	d, err := e.Check(r)
 	if err != nil {
 		status := 400
 		if rolecall.KindOf(err) == rolecall.NotFound {
 			status = 404
 		}
-		return deny(status, errMessage(err))
+		return failure(status, errMessage(err))
 	}
-	return Decision{Decision: d.Allowed}, nil
+	return Decision{Decision: d.Allowed}
 }
 
 func (a *api) scope(ctx context.Context) (string, bool) {

@@ -172,13 +172,16 @@ func (a *api) searchAction(ctx context.Context, e *engine.Engine, body map[strin
 	for _, act := range m.Actions {
 		names = append(names, act.ID)
 	}
+	r, denied, err := a.question(ctx, e, q)
+	if err != nil {
+		return nil, err
+	}
+	if denied != nil {
+		return respond(nil, ""), nil
+	}
 	for _, name := range names {
-		q.Action = &Action{Name: name}
-		d, err := a.decide(ctx, e, q)
-		if err != nil {
-			return nil, err
-		}
-		if d.Decision {
+		r.Permission = name
+		if check(e, r).Decision {
 			out = append(out, Action{Name: name})
 		}
 	}
