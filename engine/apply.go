@@ -297,7 +297,7 @@ func (a *applier) putScope(s rolecall.Scope) error {
 		}
 		a.writeNodes()
 		a.writeParent()
-		n = e.nodeList.push(node{id: s.ID, level: l, parent: p, attrs: e.resAttrs(s.Attrs)})
+		n = e.nodeList.push(node{id: s.ID, name: s.Name, level: l, parent: p, attrs: e.resAttrs(s.Attrs)})
 		e.nodeUsers.push(nil)
 		e.nodes[s.ID] = n
 		e.nodeParent = append(e.nodeParent, p)
@@ -309,7 +309,7 @@ func (a *applier) putScope(s rolecall.Scope) error {
 	if nd.level != l {
 		return buildErr(name, fmt.Sprintf("a %s cannot become a %s; create a new scope instead", nd.level.ID, l.ID))
 	}
-	nd.attrs = e.resAttrs(s.Attrs)
+	nd.attrs, nd.name = e.resAttrs(s.Attrs), s.Name
 	if nd.parent == p {
 		return nil
 	}
@@ -487,10 +487,11 @@ func (a *applier) putGroup(g rolecall.Group) error {
 			return buildErr("group", "empty group id")
 		}
 		a.writeGroups()
-		gi = e.groupList.push(group{id: g.ID, node: n, allMembers: g.AllMembers})
+		gi = e.groupList.push(group{id: g.ID, name: g.Name, node: n, allMembers: g.AllMembers})
 		e.groups[g.ID] = gi
 	} else {
 		gr := e.groupList.mut(gi)
+		gr.name = g.Name
 		if gr.node == n && gr.allMembers == g.AllMembers {
 			return nil
 		}

@@ -162,6 +162,7 @@ type source struct {
 
 type node struct {
 	id     string
+	name   string
 	dead   bool
 	level  *model.Level
 	parent int32
@@ -175,6 +176,7 @@ type node struct {
 
 type group struct {
 	id         string
+	name       string
 	dead       bool
 	node       int32
 	allMembers bool
@@ -276,7 +278,7 @@ func (e *Engine) buildScopes(d *Data, fail failFunc) {
 			fail("scope "+s.ID, "duplicate or empty scope id")
 			continue
 		}
-		e.nodes[s.ID] = e.nodeList.push(node{id: s.ID, level: l, parent: -1, attrs: e.resAttrs(s.Attrs)})
+		e.nodes[s.ID] = e.nodeList.push(node{id: s.ID, name: s.Name, level: l, parent: -1, attrs: e.resAttrs(s.Attrs)})
 		e.nodeUsers.push(nil)
 	}
 	for _, s := range d.Scopes {
@@ -382,7 +384,7 @@ func (e *Engine) buildGroups(d *Data, fail failFunc) {
 			fail("group "+g.ID, "duplicate or empty group id")
 			continue
 		}
-		e.groups[g.ID] = e.groupList.push(group{id: g.ID, node: n, allMembers: g.AllMembers})
+		e.groups[g.ID] = e.groupList.push(group{id: g.ID, name: g.Name, node: n, allMembers: g.AllMembers})
 	}
 	for _, gm := range d.GroupMembers {
 		g, ok1 := e.groups[gm.Group]
