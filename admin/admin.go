@@ -125,65 +125,121 @@ func Available(act string) bool {
 // does not have, and with Invalid for malformed requests. Nothing of a
 // refused act is written.
 func (s *Service) Do(ctx context.Context, a Actor, r Request) (Result, error) {
+	rs, err := s.DoAll(ctx, a, []Request{r})
+	if err != nil {
+		return Result{}, err
+	}
+	return rs[0], nil
+}
+
+// DoAll performs several acts in one transaction, in order, each as Do
+// would and each with its audit event: all of them commit at one revision,
+// or, when any is refused, none does (the error is the first refusal's,
+// naming the act). Each act is authorized on the state before the first,
+// and sees what the earlier ones wrote (replacing a member's role is
+// unbind_role then bind_role, never half done).
+func (s *Service) DoAll(ctx context.Context, a Actor, rs []Request) ([]Result, error) {
+	if len(rs) == 0 {
+		return nil, rolecall.E("admin.DoAll", rolecall.Invalid, "acts", "no act to perform")
+	}
+	type step struct {
+		r   Request
+		op  string
+		act *model.Act
+		do  func(*acting) error
+	}
+	steps := make([]step, len(rs))
+	for i, r := range rs {
+		st, err := s.resolve(r)
+		if err != nil {
+			return nil, err
+		}
+		steps[i] = step{r, "admin." + r.Act, st.act, st.do}
+	}
+	if !a.Operator && a.User == "" {
+		return nil, rolecall.E(steps[0].op, rolecall.Invalid, "actor", "name the user who acts, or act as the operator")
+	}
+	// Admin checks read fully consistent: the index catches up with the
+	// store first.
+	if _, err := s.live.Sync(ctx); err != nil {
+		return nil, err
+	}
+	xs := make([]*acting, len(steps))
+	var rev rolecall.Revision
+	var err error
+	for attempt := 0; ; attempt++ {
+		rev, err = s.st.Update(ctx, func(tx rolecall.Tx) error {
+			e := s.live.Engine()
+			// the engine that authorizes must reflect everything committed
+			// before this transaction
+			if e.Revision+1 != tx.Revision() {
+				return errStale
+			}
+			for i, st := range steps {
+				xs[i] = &acting{s: s, ctx: ctx, tx: tx, e: e, actor: a, r: st.r, act: st.act, op: st.op}
+				if err := s.act(xs[i], a, st.r, st.op, st.do); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if !errors.Is(err, errStale) {
+			break
+		}
+		if attempt == staleAttempts {
+			return nil, rolecall.E(steps[0].op, rolecall.Unavailable, "", fmt.Sprintf("the index stayed behind the store through %d attempts while other acts committed; try again", staleAttempts+1))
+		}
+		if _, err := s.live.Sync(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The acts are committed: however the caller's context ends, the index
+	// catches up, and a failure to is a warning, not the acts' failure.
+	var lag string
+	if _, err := s.live.Sync(context.WithoutCancel(ctx)); err != nil {
+		lag = fmt.Sprintf("committed at revision %d; the index has not applied it yet (%v) and will when it next syncs", rev, err)
+	}
+	out := make([]Result, len(xs))
+	for i, x := range xs {
+		if lag != "" {
+			x.warn("%s", lag)
+		}
+		out[i] = Result{Revision: rev, Warnings: x.warnings, Audit: x.event}
+	}
+	return out, nil
+}
+
+// resolved is an act's definition in the model and its implementation.
+type resolved struct {
+	act *model.Act
+	do  func(*acting) error
+}
+
+// resolve finds what performs a request's act, or says why none does.
+func (s *Service) resolve(r Request) (resolved, error) {
 	op := "admin." + r.Act
 	act, ok := s.m.Act(r.Act)
 	if !ok {
 		act, ok = s.impliedAct(r)
 	}
 	if _, rolesOnly := rule[model.RolesOnlyRule](s.m); !ok && rolesOnly && (r.Act == "grant_permissions" || r.Act == "revoke_permissions") {
-		return Result{}, rolecall.E(op, rolecall.FailedPrecondition, "roles_only",
+		return resolved{}, rolecall.E(op, rolecall.FailedPrecondition, "roles_only",
 			fmt.Sprintf("in model %s rights are given through roles only, never directly; put %s in a role and bind the role to %s", s.m.ID, strings.Join(r.Permissions, ", "), r.User))
 	}
 	if !ok {
-		return Result{}, rolecall.E(op, rolecall.Invalid, r.Act, fmt.Sprintf("model %s does not offer this act; it offers %s", s.m.ID, actList(s.m)))
+		return resolved{}, rolecall.E(op, rolecall.Invalid, r.Act, fmt.Sprintf("model %s does not offer this act; it offers %s", s.m.ID, actList(s.m)))
 	}
 	do, ok := acts[r.Act]
 	if !ok && act.Requires == "" && act.Actor == "" && s.isTransition(r.Act) {
 		do, ok = (*acting).transition, true
 	}
 	if !ok {
-		return Result{}, rolecall.E(op, rolecall.FailedPrecondition, r.Act, "this act is not available yet")
+		return resolved{}, rolecall.E(op, rolecall.FailedPrecondition, r.Act, "this act is not available yet")
 	}
-	if !a.Operator && a.User == "" {
-		return Result{}, rolecall.E(op, rolecall.Invalid, "actor", "name the user who acts, or act as the operator")
-	}
-	// Admin checks read fully consistent: the index catches up with the
-	// store first.
-	if _, err := s.live.Sync(ctx); err != nil {
-		return Result{}, err
-	}
-	var x *acting
-	var rev rolecall.Revision
-	var err error
-	for attempt := 0; ; attempt++ {
-		rev, err = s.st.Update(ctx, func(tx rolecall.Tx) error {
-			x = &acting{s: s, ctx: ctx, tx: tx, e: s.live.Engine(), actor: a, r: r, act: act, op: op}
-			// the engine that authorizes must reflect everything committed
-			// before this transaction
-			if x.e.Revision+1 != tx.Revision() {
-				return errStale
-			}
-			return s.act(x, a, r, op, do)
-		})
-		if !errors.Is(err, errStale) {
-			break
-		}
-		if attempt == staleAttempts {
-			return Result{}, rolecall.E(op, rolecall.Unavailable, "", fmt.Sprintf("the index stayed behind the store through %d attempts while other acts committed; try again", staleAttempts+1))
-		}
-		if _, err := s.live.Sync(ctx); err != nil {
-			return Result{}, err
-		}
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	// The act is committed: however the caller's context ends, the index
-	// catches up, and a failure to is a warning, not the act's failure.
-	if _, err := s.live.Sync(context.WithoutCancel(ctx)); err != nil {
-		x.warn("committed at revision %d; the index has not applied it yet (%v) and will when it next syncs", rev, err)
-	}
-	return Result{Revision: rev, Warnings: x.warnings, Audit: x.event}, nil
+	return resolved{act, do}, nil
 }
 
 // impliedAct returns the acts a model offers without configuring them:

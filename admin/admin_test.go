@@ -493,3 +493,43 @@ func TestUnbindWildcard(t *testing.T) {
 		t.Fatal("ann lost org_admin at acme")
 	}
 }
+
+// TestDoAll: several acts commit together at one revision, each audited, or
+// none does when one is refused.
+func TestDoAll(t *testing.T) {
+	ctx := context.Background()
+	svc, st, live := open(t)
+	mail := rolecall.ResourceTarget("source", "mail")
+	head, _ := st.Head(ctx)
+	_, err := svc.DoAll(ctx, admin.Actor{User: "ann"}, []admin.Request{
+		{Act: "grant_permissions", User: "bob", Scope: "claims", Permissions: []string{"view_sensitive_data"}},
+		{Act: "grant_permissions", User: "bob", Scope: "nowhere", Permissions: []string{"view_sources"}},
+	})
+	if rolecall.KindOf(err) != rolecall.NotFound || !strings.Contains(err.Error(), "nowhere") {
+		t.Fatalf("a batch with an act on an unknown scope: %v", err)
+	}
+	if h, _ := st.Head(ctx); h != head || may(t, live, "bob", "view_sensitive_data", mail) {
+		t.Fatalf("a refused batch wrote something: head %d -> %d", head, h)
+	}
+	res, err := svc.DoAll(ctx, admin.Actor{User: "ann"}, []admin.Request{
+		{Act: "grant_permissions", User: "bob", Scope: "claims", Permissions: []string{"view_sensitive_data"}},
+		{Act: "revoke_permissions", User: "bob", Scope: "claims", Permissions: []string{"view_sensitive_data"}},
+		{Act: "grant_permissions", User: "bob", Scope: "claims", Permissions: []string{"view_sensitive_data"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Revision != res[2].Revision || res[0].Revision != head+1 {
+		t.Fatalf("results %+v, want three at revision %d", res, head+1)
+	}
+	if !may(t, live, "bob", "view_sensitive_data", mail) {
+		t.Fatal("the batch's last grant is not in the index")
+	}
+	evs, _, err := st.Audit(ctx, rolecall.AuditQuery{Org: "acme"})
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("%d audit events (%v), want 3", len(evs), err)
+	}
+	if _, err := svc.DoAll(ctx, admin.Actor{User: "ann"}, nil); rolecall.KindOf(err) != rolecall.Invalid {
+		t.Fatalf("an empty batch: %v", err)
+	}
+}
