@@ -236,8 +236,10 @@ func create(tx rolecall.Tx, it item) error {
 }
 
 // Export writes an organization's data (its scope tree and everything in
-// it; the users who are members of it) as JSON Lines in import order. An
-// empty org exports everything.
+// it; the users who are members of it) as JSON Lines in import order, as of
+// one revision of the store. An empty org exports everything. An org that
+// is not an organization (a top-level scope) is NotFound, or Invalid when
+// it is a scope below one; nothing is written then.
 func Export(ctx context.Context, s rolecall.Reader, org string, w io.Writer) (int, error) {
 	snap, err := s.Snapshot(ctx)
 	if err != nil {
@@ -247,8 +249,12 @@ func Export(ctx context.Context, s rolecall.Reader, org string, w io.Writer) (in
 }
 
 // ExportSnapshot writes a snapshot's data for one organization (or all, for
-// an empty org) as JSON Lines.
+// an empty org) as JSON Lines. It refuses an org as Export does, before
+// writing anything.
 func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, error) {
+	if err := isOrg(snap, org); err != nil {
+		return 0, err
+	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	n := 0
@@ -413,4 +419,30 @@ func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, erro
 		return n, err
 	}
 	return n, nil
+}
+
+// isOrg refuses an org that is not a top-level scope of the snapshot; the
+// empty org (everything) passes.
+func isOrg(snap *rolecall.Snapshot, org string) error {
+	if org == "" {
+		return nil
+	}
+	parent := map[string]string{}
+	for _, sc := range snap.Scopes {
+		parent[sc.ID] = sc.Parent
+	}
+	p, ok := parent[org]
+	switch {
+	case ok && p == "":
+		return nil
+	case ok:
+		top := p
+		for i := 0; i < 64 && parent[top] != ""; i++ {
+			top = parent[top]
+		}
+		return rolecall.E("transfer.Export", rolecall.Invalid, "organization "+org,
+			fmt.Sprintf("%s is a scope inside %s, not an organization; export %s instead", org, top, top))
+	}
+	return rolecall.E("transfer.Export", rolecall.NotFound, "organization "+org,
+		"no such organization; give the id of a top-level scope, or no organization to export everything")
 }

@@ -40,3 +40,34 @@ func TestImportRejectsBadLinesBeforeWriting(t *testing.T) {
 		})
 	}
 }
+
+// TestExportRefusesWhatIsNotAnOrganization: an export names an
+// organization (or none, for everything); anything else is refused before
+// a byte is written.
+func TestExportRefusesWhatIsNotAnOrganization(t *testing.T) {
+	snap := &rolecall.Snapshot{Scopes: []rolecall.Scope{
+		{ID: "acme", Level: "tenant"}, {ID: "ws", Level: "workspace", Parent: "acme"}, {ID: "claims", Level: "project", Parent: "ws"},
+	}}
+	for _, tt := range []struct {
+		org  string
+		kind rolecall.Kind
+		want string
+	}{
+		{"", rolecall.KindOther, ""},
+		{"acme", rolecall.KindOther, ""},
+		{"claims", rolecall.Invalid, "organization claims: claims is a scope inside acme, not an organization; export acme instead"},
+		{"globex", rolecall.NotFound, "organization globex: no such organization"},
+	} {
+		var b strings.Builder
+		n, err := ExportSnapshot(snap, tt.org, &b)
+		if tt.want == "" {
+			if err != nil || n != 3 {
+				t.Errorf("export %q: %d objects, %v; want 3", tt.org, n, err)
+			}
+			continue
+		}
+		if rolecall.KindOf(err) != tt.kind || !strings.Contains(err.Error(), tt.want) || b.Len() != 0 {
+			t.Errorf("export %q: %v (kind %v), %d bytes written; want %v saying %q, nothing written", tt.org, err, rolecall.KindOf(err), b.Len(), tt.kind, tt.want)
+		}
+	}
+}
