@@ -417,36 +417,73 @@ func (s *Service) Audit(ctx context.Context, a Actor, q rolecall.AuditQuery) ([]
 
 // auditor checks that an actor may read an organization's audit log.
 func (s *Service) auditor(ctx context.Context, op string, a Actor, org string) error {
+	return s.may(ctx, op, a, org, "view_audit", "read the audit log of")
+}
+
+// readActs lists, for each act that reads an organization, the acts whose
+// configured right it falls back on, in order, where the model does not
+// configure it: a model that says who may bind roles has said who
+// administers members.
+var readActs = map[string][]string{
+	"view_members":  {"view_members"},
+	"view_bindings": {"view_bindings", "view_members", "bind_role", "grant_permissions"},
+	"explain_other": {"explain_other", "view_bindings", "bind_role", "grant_permissions"},
+	"view_audit":    {"view_audit", "bind_role", "grant_permissions"},
+}
+
+// May reports, as nil or a PermissionDenied error naming the right, whether
+// an actor may perform a read act in an organization: view_members (list
+// its members), view_bindings (see who holds which role where),
+// explain_other (explain another member's access), view_audit (read its
+// log). The operator may do all. A member needs the right the model
+// requires for the act on the organization or a node of it where the member
+// is one; where the model configures no right for the act, the right of the
+// first act it falls back on that is configured (view_bindings falls back
+// on view_members, then on binding roles or granting permissions;
+// explain_other on view_bindings, then the same). Where none is configured,
+// members may list members, and only the operator may do the others.
+// Another organization reads as not found.
+func (s *Service) May(ctx context.Context, a Actor, org, act string) error {
+	if _, ok := readActs[act]; !ok {
+		return rolecall.E("admin.May", rolecall.Invalid, act, "not a read act; give view_members, view_bindings, explain_other or view_audit")
+	}
+	return s.may(ctx, "admin.May", a, org, act, strings.ReplaceAll(act, "_", " ")+" in")
+}
+
+func (s *Service) may(ctx context.Context, op string, a Actor, org, act, doing string) error {
 	if org == "" {
 		return rolecall.E(op, rolecall.Invalid, "org", "give the organization")
 	}
-	if !a.Operator {
-		if _, err := s.live.Sync(ctx); err != nil {
-			return err
+	if a.Operator {
+		return nil
+	}
+	if a.Org != "" && a.Org != org {
+		return rolecall.E(op, rolecall.NotFound, org, "no such organization")
+	}
+	if _, err := s.live.Sync(ctx); err != nil {
+		return err
+	}
+	e := s.live.Engine()
+	if !e.MemberOf(a.User, org) {
+		return rolecall.E(op, rolecall.NotFound, org, "no such organization")
+	}
+	need := ""
+	for _, id := range readActs[act] {
+		if ac, ok := s.m.Act(id); ok && ac.Requires != "" {
+			need = ac.Requires
+			break
 		}
-		e := s.live.Engine()
-		if !e.MemberOf(a.User, org) {
-			return rolecall.E(op, rolecall.NotFound, org, "no such organization")
-		}
-		need := ""
-		for _, id := range []string{"view_audit", "bind_role", "grant_permissions"} {
-			if act, ok := s.m.Act(id); ok && act.Requires != "" {
-				need = act.Requires
-				break
-			}
-		}
-		allowed := false
-		if need != "" {
-			d, err := e.Check(engine.Request{Subject: a.User, Permission: need, Target: rolecall.ScopeTarget(org)})
-			if err != nil {
-				return err
-			}
-			allowed = d.Allowed || e.HoldsAnywhere(a.User, need, org)
-		}
-		if !allowed {
-			return rolecall.E(op, rolecall.PermissionDenied, "authorization",
-				fmt.Sprintf("%s may not read the audit log of %s; it needs %s on the organization", a.User, org, firstNonEmpty(need, "the operator")))
-		}
+	}
+	if need == "" && act == "view_members" {
+		return nil
+	}
+	var mine []string
+	for _, ms := range e.Memberships(a.User, org) {
+		mine = append(mine, ms.Scope)
+	}
+	if need == "" || !mayAnywhere(e, a.User, need, org, mine) {
+		return rolecall.E(op, rolecall.PermissionDenied, "authorization",
+			fmt.Sprintf("%s may not %s %s; it needs %s on the organization", a.User, doing, org, firstNonEmpty(need, "the operator")))
 	}
 	return nil
 }

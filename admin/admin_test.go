@@ -533,3 +533,30 @@ func TestDoAll(t *testing.T) {
 		t.Fatalf("an empty batch: %v", err)
 	}
 }
+
+// TestMay: read acts follow the model's rights, with their fallbacks.
+func TestMay(t *testing.T) {
+	ctx := context.Background()
+	svc, _, _ := open(t)
+	for _, tc := range []struct {
+		actor admin.Actor
+		org   string
+		act   string
+		want  rolecall.Kind
+	}{
+		{admin.Actor{Operator: true}, "acme", "explain_other", 0},
+		{admin.Actor{User: "ann"}, "acme", "view_members", 0},
+		{admin.Actor{User: "ann"}, "acme", "view_bindings", 0},
+		{admin.Actor{User: "ann"}, "acme", "explain_other", 0},
+		{admin.Actor{User: "bob"}, "acme", "explain_other", rolecall.PermissionDenied},
+		{admin.Actor{User: "bob"}, "acme", "view_audit", rolecall.PermissionDenied},
+		{admin.Actor{User: "ann"}, "elsewhere", "view_members", rolecall.NotFound},
+		{admin.Actor{User: "ann", Org: "other"}, "acme", "view_members", rolecall.NotFound},
+		{admin.Actor{User: "ann"}, "acme", "delete_everything", rolecall.Invalid},
+	} {
+		err := svc.May(ctx, tc.actor, tc.org, tc.act)
+		if got := rolecall.KindOf(err); (err == nil) != (tc.want == 0) || (err != nil && got != tc.want) {
+			t.Errorf("%s %s in %s: %v, want kind %v", tc.actor, tc.act, tc.org, err, tc.want)
+		}
+	}
+}
