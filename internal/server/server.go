@@ -30,7 +30,8 @@ type Options struct {
 	// Admin performs admin acts.
 	Admin *admin.Service
 	// Store is the store: it authenticates callers by their API keys,
-	// Watch reads its change log, Import writes to it.
+	// Watch reads its change log, Import writes to it, Export reads its
+	// snapshot.
 	Store rolecall.Store
 	// MaxBodyBytes bounds a request's body (default 4 MiB).
 	MaxBodyBytes int

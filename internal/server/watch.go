@@ -129,10 +129,11 @@ func (m *Model) Validate(_ context.Context, r *v1.ValidateModelRequest) (*v1.Val
 	return &v1.ValidateModelResponse{Ok: true}, nil
 }
 
-// Import writes objects in bulk, for the operator.
+// Import moves objects in bulk: Import writes them, for the operator;
+// Export (export.go) reads them, for any key within its reach.
 type Import struct {
 	rolecallv1connect.UnimplementedImportServiceHandler
-	Store rolecall.Writer
+	Store rolecall.Store
 	Live  *engine.Live
 	Log   *slog.Logger
 }
