@@ -34,7 +34,9 @@ type Credentials interface {
 	Credential(ctx context.Context, user string) (c Credential, found bool, err error)
 	// SetCredential creates or replaces a credential. The user must exist
 	// (FailedPrecondition naming it otherwise); deleting the user deletes
-	// the credential and the user's sessions with it.
+	// the credential and the user's sessions with it, in the transaction
+	// that deletes the user. A credential without a password hash is
+	// Invalid.
 	SetCredential(ctx context.Context, c Credential) error
 	// UseTOTPStep records that the code of a time step was accepted, if
 	// the step is later than the last one recorded, and reports whether it
@@ -43,10 +45,13 @@ type Credentials interface {
 	UseTOTPStep(ctx context.Context, user string, step int64) (ok bool, err error)
 
 	// FindSession returns a session's data, found false when the token is
-	// unknown or the session has expired.
+	// unknown or the session has expired (its expiry is not after the
+	// current time).
 	FindSession(ctx context.Context, token string) (data []byte, found bool, err error)
 	// CommitSession creates or replaces a session of a user ("" for the
-	// operator) with its expiry.
+	// operator) with its expiry. As for SetCredential, the user must exist
+	// (FailedPrecondition naming it otherwise), so that no session
+	// outlives its user's deletion; an empty token is Invalid.
 	CommitSession(ctx context.Context, token, user string, data []byte, expiry time.Time) error
 	// DeleteSession removes a session; an unknown token is not an error.
 	DeleteSession(ctx context.Context, token string) error

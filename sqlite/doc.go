@@ -18,5 +18,8 @@
 // Every object is stored as its JSON beside its key, its organization and
 // the columns its references need; the store checks references itself
 // (for errors that name the objects) and the foreign keys stand behind it.
+// API keys, and the console's credentials and sessions (Store is also a
+// rolecall.Credentials), have tables of their own: they are not
+// authorization data, so they log no change and are in no snapshot.
 // storetest.Run states the semantics every Store shares.
 package sqlite

@@ -289,7 +289,8 @@ func (t *tx) Delete(kind rolecall.ObjectKind, key string) error {
 }
 
 // remove deletes one object, whose organization is org, once its
-// referrers are checked: its links, its row and its change.
+// referrers are checked: its links, its row and its change, and a user's
+// credential and sessions, which go with the user.
 func (t *tx) remove(kind rolecall.ObjectKind, key, org string) error {
 	for _, l := range links[kind] {
 		if err := t.exec("DELETE FROM "+l+" WHERE resource = ?", key); err != nil {
@@ -298,6 +299,11 @@ func (t *tx) remove(kind rolecall.ObjectKind, key, org string) error {
 	}
 	if err := t.exec("DELETE FROM "+tables[kind]+" WHERE key = ?", key); err != nil {
 		return err
+	}
+	if kind == rolecall.ObjUser {
+		if err := t.forgetUser(key); err != nil {
+			return err
+		}
 	}
 	return t.log(kind, key, org, nil)
 }
