@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 func importCmd() *cobra.Command {
 	var store, addr, key string
 	var batch int
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "import [--store STORE | --addr ADDR --key KEY] FILE|-",
 		Short: "Import an organization's data from JSON Lines",
@@ -37,7 +39,7 @@ STORE is a SQLite file (default ` + defaultStore + `) or a postgres:// URL.`,
 				in = f
 			}
 			if addr != "" {
-				return importRemote(cmd, addr, key, in, batch)
+				return importRemote(cmd, addr, key, in, batch, asJSON)
 			}
 			s, err := openStore(cmd.Context(), store)
 			if err != nil {
@@ -57,6 +59,9 @@ STORE is a SQLite file (default ` + defaultStore + `) or a postgres:// URL.`,
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), transferred{n, rev})
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %d objects; the store is at revision %d\n", n, rev)
 			return nil
 		},
@@ -65,12 +70,13 @@ STORE is a SQLite file (default ` + defaultStore + `) or a postgres:// URL.`,
 	cmd.Flags().IntVar(&batch, "batch", transfer.DefaultBatch, "objects per transaction")
 	cmd.Flags().StringVar(&addr, "addr", os.Getenv("ROLECALL_ADDR"), "import through the server at this address (an operator key); default $ROLECALL_ADDR")
 	cmd.Flags().StringVar(&key, "key", os.Getenv("ROLECALL_KEY"), "the operator's API key for --addr; default $ROLECALL_KEY")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the count and the revision as JSON")
 	return cmd
 }
 
 // importRemote sends JSON Lines to a server's ImportService, batch lines
 // a request (each request all or nothing).
-func importRemote(cmd *cobra.Command, addr, key string, in io.Reader, batch int) error {
+func importRemote(cmd *cobra.Command, addr, key string, in io.Reader, batch int, asJSON bool) error {
 	if key == "" {
 		return fmt.Errorf("--addr needs the operator's API key: --key or $ROLECALL_KEY")
 	}
@@ -108,42 +114,104 @@ func importRemote(cmd *cobra.Command, addr, key string, in io.Reader, batch int)
 	if err := flush(); err != nil {
 		return err
 	}
+	if asJSON {
+		return printJSON(cmd.OutOrStdout(), transferred{total, rev})
+	}
 	fmt.Fprintf(cmd.OutOrStdout(), "imported %d objects; the server is at revision %d\n", total, rev)
 	return nil
 }
 
 func exportCmd() *cobra.Command {
-	var store, org string
+	var store, org, addr, key string
+	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "export [--store STORE] [--org ORG] [FILE]",
+		Use:   "export [--store STORE | --addr ADDR --key KEY] [--org ORG] [FILE|-]",
 		Short: "Export an organization's data (or everything) as JSON Lines",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Writes an organization's data (its scopes and everything in them, and the
+users who are its members), or everything, as JSON Lines in the order
+import reads them, all read at one revision. FILE (default: standard
+output) is written whole or not at all, readable by its owner only.
+STORE is a SQLite file (default ` + defaultStore + `) or a postgres:// URL.
+
+With --addr the server exports: an organization's key its own
+organization, the operator's everything, or the organization --org names.
+The count and the revision go to standard error (as JSON with --json).`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out := cmd.OutOrStdout()
+			if addr != "" && key == "" {
+				return fmt.Errorf("--addr needs an API key: --key or $ROLECALL_KEY (rolecall key create makes one)")
+			}
+			file := ""
 			if len(args) == 1 && args[0] != "-" {
-				f, err := os.Create(args[0])
+				file = args[0]
+			}
+			var n int
+			var rev rolecall.Revision
+			err := writeWhole(cmd.OutOrStdout(), file, func(w io.Writer) (err error) {
+				if addr != "" {
+					n, rev, err = client.New(addr, key).Export(cmd.Context(), org, client.Consistency{}, w)
+					return err
+				}
+				s, err := openStore(cmd.Context(), store)
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				out = f
-			}
-			s, err := openStore(cmd.Context(), store)
+				defer s.Close()
+				snap, err := s.Snapshot(cmd.Context())
+				if err != nil {
+					return err
+				}
+				rev = snap.Revision
+				n, err = transfer.ExportSnapshot(snap, org, w)
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			n, err := transfer.Export(cmd.Context(), s, org, out)
-			if err != nil {
-				return err
+			if asJSON {
+				return printJSON(cmd.ErrOrStderr(), transferred{n, rev})
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d objects\n", n)
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d objects at revision %d\n", n, rev)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&store, "store", "", "SQLite file path or postgres:// URL (default "+defaultStore+")")
-	cmd.Flags().StringVar(&org, "org", "", "the organization to export (default: everything)")
+	cmd.Flags().StringVar(&org, "org", "", "the organization to export (default: everything; with --addr, an organization's key exports its own)")
+	cmd.Flags().StringVar(&addr, "addr", os.Getenv("ROLECALL_ADDR"), "export through the server at this address; default $ROLECALL_ADDR")
+	cmd.Flags().StringVar(&key, "key", os.Getenv("ROLECALL_KEY"), "the API key for --addr (an organization's or the operator's); default $ROLECALL_KEY")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the count and the revision as JSON")
 	return cmd
+}
+
+// transferred is what import and export print with --json.
+type transferred struct {
+	Objects  int               `json:"objects"`
+	Revision rolecall.Revision `json:"revision"`
+}
+
+// writeWhole runs write on stdout when file is empty, and otherwise on a
+// temporary file beside file that replaces it only once write succeeds: a
+// failed export leaves no partial file, and an older file as it was.
+func writeWhole(stdout io.Writer, file string, write func(io.Writer) error) error {
+	if file == "" {
+		return write(stdout)
+	}
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), file)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("%w (%s was not written)", err, file)
+	}
+	return nil
 }
 
 // isTerminal reports whether w is a terminal (for progress output).
