@@ -263,7 +263,8 @@ func (t *tx) unreferenced(op string, kind rolecall.ObjectKind, keys []string) er
 }
 
 // deleteKeys deletes the objects of one kind with the given keys in one
-// statement, logging one deletion each, in the order of keys.
+// statement, logging one deletion each, in the order of keys; and the
+// credentials and sessions of users it deletes.
 func (t *tx) deleteKeys(op string, kind rolecall.ObjectKind, keys []string) (int, error) {
 	sql := `WITH sel (key, n) AS (SELECT key, n FROM unnest($1::text[]) WITH ORDINALITY AS u (key, n)),
 		d AS (DELETE FROM ` + tables[kind] + ` WHERE key IN (SELECT key FROM sel) RETURNING key, org)
@@ -280,6 +281,11 @@ func (t *tx) deleteKeys(op string, kind rolecall.ObjectKind, keys []string) (int
 		return 0, t.fail(op, name(kind, keys[0]), fmt.Errorf("deleted %d of the %d objects selected", n, len(keys)))
 	}
 	t.seq += len(keys)
+	if kind == rolecall.ObjUser {
+		if err := t.forgetUsers(op, keys); err != nil {
+			return 0, err
+		}
+	}
 	return len(keys), nil
 }
 

@@ -17,7 +17,10 @@
 // sees revision n+1 while n is still to commit. API keys, credentials
 // rather than authorization data, have a table (api_keys) but no change:
 // a transaction that writes only keys commits them with the head row put
-// back, so the revision does not advance.
+// back, so the revision does not advance. The console's credentials and
+// sessions (Store is also a rolecall.Credentials) are kept the same way,
+// in tables of their own (credentials, sessions), but written outside
+// Update, without the head row.
 //
 // Store is also a rolecall.Loader: Load writes a whole snapshot of objects
 // (an import, the first load of an organization) in one transaction, with

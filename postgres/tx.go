@@ -343,7 +343,8 @@ func (t *tx) logged(op string, kind rolecall.ObjectKind, key, org string, value 
 	return true, nil
 }
 
-// Delete removes one object, unless another refers to it.
+// Delete removes one object, unless another refers to it. A user's
+// credential and sessions go with it.
 func (t *tx) Delete(kind rolecall.ObjectKind, key string) error {
 	const op = "postgres.Delete"
 	if err := t.usable(op); err != nil {
@@ -381,6 +382,9 @@ func (t *tx) Delete(kind rolecall.ObjectKind, key string) error {
 		}
 	}
 	_, err = t.logged(op, kind, key, org, nil, `DELETE FROM `+tbl+` WHERE key = $1`, []any{key})
+	if err == nil && kind == rolecall.ObjUser {
+		err = t.forgetUsers(op, []string{key})
+	}
 	return err
 }
 
