@@ -79,6 +79,16 @@
 //   - API keys are credentials, not authorization data: their writes are
 //     checked like other objects' but log no change, and an Update that
 //     writes only keys commits them without advancing the revision.
+//   - Credentials. Every back end is also a rolecall.Credentials. Like API
+//     keys, credentials and sessions log no change, advance no revision,
+//     are in no snapshot, and Load leaves them alone. A credential or a
+//     session belongs to a stored user or to the operator (user ""); any
+//     other user is FailedPrecondition naming it. Deleting a user deletes
+//     its credential and sessions in the same transaction. UseTOTPStep
+//     accepts a step only if it is later than the last accepted, so of
+//     racing sign-ins with one code exactly one succeeds. A session is
+//     expired when its expiry is not after the current time (FindSession)
+//     or the time given (DeleteExpiredSessions).
 //   - Domains are keyed in lower case: the store lowers Domain.Domain, and
 //     Delete(ObjDomain, key) takes the key in any case.
 //   - Audit. AppendAudit sets Revision, and ID and At when empty; events are

@@ -12,10 +12,11 @@ import (
 	"github.com/rolecall/rolecall"
 )
 
-// Run checks that the stores open returns implement rolecall.Store as
-// this package's overview states. Each subtest calls open for a fresh,
-// empty store; open registers the store's cleanup (closing it, removing its
-// files) with t.Cleanup. A back end calls Run from one of its tests.
+// Run checks that the stores open returns implement rolecall.Store, and
+// rolecall.Credentials, as this package's overview states. Each subtest
+// calls open for a fresh, empty store; open registers the store's cleanup
+// (closing it, removing its files) with t.Cleanup. A back end calls Run
+// from one of its tests.
 func Run(t *testing.T, open func(t *testing.T) rolecall.Store) {
 	tests := []struct {
 		name string
@@ -39,6 +40,13 @@ func Run(t *testing.T, open func(t *testing.T) rolecall.Store) {
 		{"AuditQuery", testAuditQuery},
 		{"LastChange", testLastChange},
 		{"APIKeys", testAPIKeys},
+		{"Credentials", testCredentials},
+		{"TOTPSteps", testTOTPSteps},
+		{"Sessions", testSessions},
+		{"DeleteSessions", testDeleteSessions},
+		{"CredentialsOfDeletedUser", testCredentialsOfDeletedUser},
+		{"CredentialsRacingDeletion", testCredentialsRacingDeletion},
+		{"CredentialsOutsideLog", testCredentialsOutsideLog},
 		{"BadInput", testBadInput},
 		{"Revisions", testRevisions},
 		{"EmptyUpdate", testEmptyUpdate},
