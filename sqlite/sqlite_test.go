@@ -35,7 +35,8 @@ func TestConformance(t *testing.T) {
 }
 
 // TestReopen: a reopened file holds the same objects, revision and log,
-// and goes on from its revision.
+// and the console's credentials and sessions, and goes on from its
+// revision.
 func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rolecall.db")
 	s, err := Open(path)
@@ -55,6 +56,13 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cred := rolecall.Credential{User: "ann", Password: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", TOTP: "JBSWY3DPEHPK3PXP", TOTPStep: 3}
+	if err := s.SetCredential(ctx, cred); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitSession(ctx, "tok", "ann", []byte("data"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +80,12 @@ func TestReopen(t *testing.T) {
 	}
 	if cs, err := s.Changes(ctx, 0, 100); err != nil || len(cs) != 3 {
 		t.Errorf("reopened log has %d changes (%v), want 3", len(cs), err)
+	}
+	if c, found, err := s.Credential(ctx, "ann"); err != nil || !found || c != cred {
+		t.Errorf("reopened Credential(ann) = %+v, %v, %v; want %+v", c, found, err, cred)
+	}
+	if data, found, err := s.FindSession(ctx, "tok"); err != nil || !found || string(data) != "data" {
+		t.Errorf("reopened FindSession(tok) = %q, %v, %v; want data", data, found, err)
 	}
 	next, err := s.Update(ctx, func(tx rolecall.Tx) error { return tx.CreateUser(rolecall.User{ID: "bob"}) })
 	if err != nil || next <= rev {
