@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -397,4 +398,34 @@ func (x *acting) acceptInvitation() error {
 	}
 	x.done("invitation "+inv.ID, inv, ni)
 	return nil
+}
+
+// Invitations lists an organization's invitations still pending, newest
+// first, to those who may list its members.
+func (s *Service) Invitations(ctx context.Context, a Actor, org string) ([]rolecall.Invitation, error) {
+	if err := s.May(ctx, a, org, "view_members"); err != nil {
+		return nil, err
+	}
+	var out []rolecall.Invitation
+	// a transaction that writes nothing commits nothing: a consistent read
+	_, err := s.st.Update(ctx, func(tx rolecall.Tx) error {
+		out = out[:0]
+		ks, err := tx.Find(rolecall.Filter{Kind: rolecall.ObjInvitation, Org: org})
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		for _, k := range ks {
+			var inv rolecall.Invitation
+			if _, err := tx.Get(rolecall.ObjInvitation, k, &inv); err != nil {
+				return err
+			}
+			if inv.State == "pending" && (inv.Expires.IsZero() || inv.Expires.After(now)) {
+				out = append(out, inv)
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b rolecall.Invitation) int { return b.Created.Compare(a.Created) })
+	return out, err
 }

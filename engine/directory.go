@@ -300,3 +300,16 @@ func (e *Engine) Offers(org string) (sent, received []rolecall.Offer) {
 	slices.SortFunc(received, byID)
 	return sent, received
 }
+
+// Tenants returns the ids of every organization (tenant-level node), in id
+// order.
+func (e *Engine) Tenants() []string {
+	var out []string
+	for i := range e.nodeList.n {
+		if nd := e.nodeList.at(i); !nd.dead && nd.level == e.m.Tenant {
+			out = append(out, nd.id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

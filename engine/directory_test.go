@@ -67,6 +67,9 @@ func TestDirectory(t *testing.T) {
 	if got := ids(e.Scopes("acme")); !reflect.DeepEqual(got, []string{"acme=Acme", "api=API", "web=Web"}) {
 		t.Errorf("Scopes = %v, want %v", got, []string{"acme=Acme", "api=API", "web=Web"})
 	}
+	if got := e.Tenants(); !reflect.DeepEqual(got, []string{"acme", "other"}) {
+		t.Errorf("Tenants = %v", got)
+	}
 	if e.Scopes("nowhere") != nil {
 		t.Error("Scopes of an unknown organization should be nil")
 	}
