@@ -298,7 +298,7 @@ func TestServeDemo(t *testing.T) {
 		done <- root.ExecuteContext(ctx)
 	}()
 	var key string
-	for i := 0; i < 200 && key == ""; i++ {
+	for i := 0; i < 500 && (key == "" || !strings.Contains(out.String(), "serving model")); i++ {
 		time.Sleep(20 * time.Millisecond)
 		for _, line := range strings.Split(out.String(), "\n") {
 			if k, ok := strings.CutPrefix(line, "key for olivia in acme: "); ok {
@@ -306,10 +306,10 @@ func TestServeDemo(t *testing.T) {
 			}
 		}
 	}
-	if key == "" || !strings.Contains(out.String(), "seeded the infosum demo") {
+	if key == "" || !strings.Contains(out.String(), "seeded the infosum demo") || !strings.Contains(out.String(), "console sign-in: operator / ") ||
+		!strings.Contains(out.String(), "console: http://"+addr+"/") {
 		t.Fatalf("serve --demo printed:\n%s", out.String())
 	}
-	time.Sleep(100 * time.Millisecond)
 	code, got, errs := run("check", "--addr", "http://"+addr, "--key", key, "olivia", "roles.update", "acme")
 	if code != 0 || !strings.Contains(got, "allowed") {
 		t.Fatalf("a check with the demo key: exit %d\n%s%s", code, got, errs)

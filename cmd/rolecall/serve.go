@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,16 +18,15 @@ import (
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
+	"github.com/rolecall/rolecall/internal/console"
+	"github.com/rolecall/rolecall/internal/demo"
 	"github.com/rolecall/rolecall/internal/server"
-	"github.com/rolecall/rolecall/model"
-	"github.com/rolecall/rolecall/scenario"
-	"github.com/rolecall/rolecall/transfer"
 )
 
 func serveCmd() *cobra.Command {
 	var f storeFlags
 	var addr, baseURL, config, otlp string
-	var demo bool
+	var seed, noConsole bool
 	var follow, grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [--addr HOST:PORT] [--store S] [--model M]",
@@ -52,7 +52,7 @@ the environment, which wins over the file.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if demo {
+			if seed {
 				if err := seedDemo(ctx, cmd, &f); err != nil {
 					return err
 				}
@@ -79,13 +79,26 @@ the environment, which wins over the file.`,
 			protocols := new(http.Protocols)
 			protocols.SetHTTP1(true)
 			protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS
-			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: admin.New(m, st, live, nil), Store: st, Log: log, BaseURL: baseURL, Tracer: tp}), Protocols: protocols,
+			adm := admin.New(m, st, live, nil)
+			var ui http.Handler
+			if cs, ok := st.(rolecall.Credentials); ok && !noConsole {
+				c, err := console.New(console.Options{Live: live, Admin: adm, Creds: cs, Log: log, Secure: strings.HasPrefix(baseURL, "https://")})
+				if err != nil {
+					return err
+				}
+				ui = c
+				go expireSessions(ctx, cs, log)
+			}
+			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: adm, Store: st, Log: log, BaseURL: baseURL, Tracer: tp, Console: ui}), Protocols: protocols,
 				ReadHeaderTimeout: 10 * time.Second}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "serving model %s from %s on http://%s (revision %d)\n", live.Engine().Model().ID, storeName(f.store), ln.Addr(), live.Revision())
+			if ui != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "console: http://%s/\n", ln.Addr())
+			}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
 			select {
@@ -108,13 +121,30 @@ the environment, which wins over the file.`,
 	cmd.Flags().StringVar(&f.store, "store", "", "SQLite file path or postgres:// URL (default "+defaultStore+")")
 	cmd.Flags().StringVar(&f.model, "model", "", "the model: a preset name or a model file (default reinfer)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:7080", "where to listen")
-	cmd.Flags().BoolVar(&demo, "demo", false, "seed the preset's demo organization into an empty store, and print API keys to try it with")
+	cmd.Flags().BoolVar(&noConsole, "no-console", false, "serve the API only, without the web console at /")
+	cmd.Flags().BoolVar(&seed, "demo", false, "seed the preset's demo organization into an empty store, and print API keys to try it with")
 	cmd.Flags().DurationVar(&follow, "follow", 200*time.Millisecond, "how often to look for writes by other processes")
 	cmd.Flags().StringVar(&baseURL, "base-url", "", "the public base URL the AuthZEN metadata announces, behind a TLS proxy (default: each request's own)")
 	cmd.Flags().StringVar(&otlp, "otlp-endpoint", "", "export a trace span per request over OTLP/HTTP to this URL (http://127.0.0.1:4318); the OTEL_EXPORTER_OTLP_* variables work too (default: no tracing)")
 	cmd.Flags().StringVar(&config, "config", "", "a YAML file of settings, keyed by flag name")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long in-flight calls may take to finish on shutdown")
 	return cmd
+}
+
+// expireSessions deletes expired console sessions every hour.
+func expireSessions(ctx context.Context, cs rolecall.Credentials, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := cs.DeleteExpiredSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Error("deleting expired console sessions", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func storeName(s string) string {
@@ -142,23 +172,7 @@ func seedDemo(ctx context.Context, cmd *cobra.Command, f *storeFlags) error {
 		fmt.Fprintf(out, "the store is at revision %d already; --demo seeds only an empty store\n", head)
 		return nil
 	}
-	src, err := scenario.PresetFile(f.model)
-	if err != nil {
-		return fmt.Errorf("--demo needs a preset with a demo organization (%v): %w", model.Presets(), err)
-	}
-	s, err := scenario.Parse(f.model+".yaml", src, scenario.Options{Model: f.model})
-	if err != nil {
-		return err
-	}
-	d, err := s.Fixture()
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if _, err := transfer.ExportSnapshot(d, "", &buf); err != nil {
-		return err
-	}
-	n, _, err := transfer.Import(ctx, st, &buf, transfer.Options{})
+	d, n, err := demo.Seed(ctx, st, f.model)
 	if err != nil {
 		return err
 	}
@@ -197,6 +211,21 @@ func seedDemo(ctx context.Context, cmd *cobra.Command, f *storeFlags) error {
 			who = k.k.User + " in " + k.k.Org
 		}
 		fmt.Fprintf(out, "key for %s: %s\n", who, k.token)
+	}
+	// console passwords for the same people: the operator signs in as
+	// "operator"
+	if cs, ok := st.(rolecall.Credentials); ok {
+		for _, k := range keys {
+			pw := rand.Text()[:16]
+			if err := cs.SetCredential(ctx, rolecall.Credential{User: k.k.User, Password: console.HashPassword(pw), Updated: time.Now().UTC()}); err != nil {
+				return err
+			}
+			login := console.OperatorLogin
+			if k.k.User != "" {
+				login = k.k.User
+			}
+			fmt.Fprintf(out, "console sign-in: %s / %s\n", login, pw)
+		}
 	}
 	fmt.Fprintln(out, "keep them now: they are not shown again")
 	return nil

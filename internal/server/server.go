@@ -46,6 +46,9 @@ type Options struct {
 	// any protocol, and every AuthZEN request), named by method and path and
 	// carrying the caller's key and organization. Nil: no tracing.
 	Tracer trace.TracerProvider
+	// Console, if set, serves every path the API does not (the web
+	// console at "/").
+	Console http.Handler
 }
 
 // Handler returns the API on one handler: gRPC, gRPC-Web and Connect
@@ -86,6 +89,9 @@ func Handler(o Options) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"status": "serving", "revision": o.Live.Revision()})
 	})
+	if o.Console != nil {
+		mux.Handle("/", o.Console)
+	}
 	if o.Tracer == nil {
 		return mux
 	}
