@@ -84,6 +84,20 @@ func E(op string, kind Kind, name, msg string) *Error {
 	return &Error{Op: op, Kind: kind, Name: name, Msg: msg}
 }
 
+// Message returns an error's text for a person or for another error's
+// message: the name and message of the first *Error in err's chain, without
+// the operation that raised it, or err's text.
+func Message(err error) string {
+	var re *Error
+	if errors.As(err, &re) {
+		if re.Name != "" {
+			return re.Name + ": " + re.Msg
+		}
+		return re.Msg
+	}
+	return err.Error()
+}
+
 // KindOf returns the Kind of the first *Error in err's chain, or KindOther.
 func KindOf(err error) Kind {
 	var e *Error

@@ -33,7 +33,7 @@ func (e *Engine) Apply(changes []rolecall.Change) (*Engine, error) {
 			continue
 		}
 		if err := a.apply(c); err != nil {
-			return nil, rolecall.E("engine.Apply", rolecall.KindOf(err), fmt.Sprintf("%s %s at revision %d", c.Kind, c.Key, c.Revision), errMsg(err))
+			return nil, rolecall.E("engine.Apply", rolecall.KindOf(err), fmt.Sprintf("%s %s at revision %d", c.Kind, c.Key, c.Revision), rolecall.Message(err))
 		}
 		last = c.Revision
 	}
@@ -41,20 +41,10 @@ func (e *Engine) Apply(changes []rolecall.Change) (*Engine, error) {
 		return e, nil
 	}
 	if err := a.finish(); err != nil {
-		return nil, rolecall.E("engine.Apply", rolecall.KindOf(err), fmt.Sprintf("revision %d", last), errMsg(err))
+		return nil, rolecall.E("engine.Apply", rolecall.KindOf(err), fmt.Sprintf("revision %d", last), rolecall.Message(err))
 	}
 	a.e.Revision = last
 	return a.e, nil
-}
-
-func errMsg(err error) string {
-	if re, ok := err.(*rolecall.Error); ok {
-		if re.Name != "" {
-			return re.Name + ": " + re.Msg
-		}
-		return re.Msg
-	}
-	return err.Error()
 }
 
 // fork returns a shallow copy of e that an Apply may change: its chunked

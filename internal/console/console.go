@@ -262,15 +262,15 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *view, err erro
 	msg := "Something went wrong on our side; the server log has the details."
 	switch rolecall.KindOf(err) {
 	case rolecall.Invalid:
-		status, msg = http.StatusBadRequest, message(err)
+		status, msg = http.StatusBadRequest, rolecall.Message(err)
 	case rolecall.NotFound:
-		status, msg = http.StatusNotFound, message(err)
+		status, msg = http.StatusNotFound, rolecall.Message(err)
 	case rolecall.PermissionDenied:
-		status, msg = http.StatusForbidden, message(err)
+		status, msg = http.StatusForbidden, rolecall.Message(err)
 	case rolecall.FailedPrecondition, rolecall.Conflict:
-		status, msg = http.StatusConflict, message(err)
+		status, msg = http.StatusConflict, rolecall.Message(err)
 	case rolecall.Unavailable:
-		status, msg = http.StatusServiceUnavailable, message(err)
+		status, msg = http.StatusServiceUnavailable, rolecall.Message(err)
 	default:
 		if errors.Is(err, context.Canceled) {
 			return
@@ -291,17 +291,4 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *view, err erro
 		Status  int
 		Message string
 	}{v, status, msg})
-}
-
-// message is an error's text for a person: a rolecall error's message
-// without the operation that raised it.
-func message(err error) string {
-	var re *rolecall.Error
-	if errors.As(err, &re) {
-		if re.Name != "" && !strings.Contains(re.Msg, re.Name) {
-			return re.Name + ": " + re.Msg
-		}
-		return re.Msg
-	}
-	return err.Error()
 }

@@ -82,7 +82,7 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, v *view) {
 			c.fail(w, r, v, err)
 			return
 		}
-		ev.Error = message(err)
+		ev.Error = rolecall.Message(err)
 		c.render(w, r, http.StatusBadRequest, "explorer", ev)
 		return
 	}
@@ -172,7 +172,7 @@ func (c *Console) matrix(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 	}
 	fail := func(err error) {
-		mv.Error = message(err)
+		mv.Error = rolecall.Message(err)
 		c.render(w, r, http.StatusBadRequest, "matrix", mv)
 	}
 	if mv.User == "" {

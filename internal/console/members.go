@@ -240,7 +240,7 @@ func (c *Console) setRole(w http.ResponseWriter, r *http.Request, v *view) {
 			c.fail(w, r, v, actErr)
 			return
 		}
-		row.Error = message(actErr)
+		row.Error = rolecall.Message(actErr)
 	} else if len(reqs) > 0 {
 		row.Saved = true
 	}
@@ -421,7 +421,7 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	mv.Invitations, _ = c.o.Admin.Invitations(r.Context(), v.Actor, v.Org.ID)
 	_, mv.CanInvite = c.m.Act("invite")
-	mv.InviteErr, mv.InviteEmail = message(err), email
+	mv.InviteErr, mv.InviteEmail = rolecall.Message(err), email
 	c.render(w, r, http.StatusBadRequest, "members", mv)
 }
 

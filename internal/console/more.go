@@ -74,7 +74,7 @@ func (c *Console) groupMember(w http.ResponseWriter, r *http.Request, v *view) {
 			return
 		}
 		v.Engine = c.o.Live.Engine()
-		c.groupPage(w, r, v, message(err))
+		c.groupPage(w, r, v, rolecall.Message(err))
 		return
 	}
 	http.Redirect(w, r, v.Base+"/groups/"+r.PathValue("group"), http.StatusSeeOther)
@@ -138,7 +138,7 @@ func (c *Console) offerAct(w http.ResponseWriter, r *http.Request, v *view) {
 			return
 		}
 		v.Engine = c.o.Live.Engine()
-		c.offersPage(w, r, v, message(err))
+		c.offersPage(w, r, v, rolecall.Message(err))
 		return
 	}
 	http.Redirect(w, r, v.Base+"/offers", http.StatusSeeOther)

@@ -223,7 +223,7 @@ func (c *Console) saveRole(w http.ResponseWriter, r *http.Request, v *view) {
 				field = "perm"
 			}
 		}
-		ev.Errors[field] = message(err)
+		ev.Errors[field] = rolecall.Message(err)
 	}
 	c.render(w, r, http.StatusBadRequest, "editor", ev)
 }
