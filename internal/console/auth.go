@@ -197,18 +197,10 @@ const OperatorLogin = "operator"
 func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	login := strings.TrimSpace(r.FormValue("login"))
 	f := signinForm{Login: login, Next: safeNext(r.FormValue("next"))}
-	user, operator := login, false
-	e := c.o.Live.Engine()
-	if login == OperatorLogin {
-		user, operator = "", true
-	} else if id, ok := e.UserByEmail(login); ok {
-		user = id
-	} else if _, ok := e.User(login); !ok {
-		user = "\x00" // nobody
-	}
+	user, known := c.loginUser(login)
 	var cred rolecall.Credential
 	found := false
-	if user != "\x00" {
+	if known {
 		var err error
 		if cred, found, err = c.o.Creds.Credential(r.Context(), user); err != nil {
 			c.fail(w, r, nil, err)
@@ -223,7 +215,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "signin", f)
 		return
 	}
-	s := session{User: user, Operator: operator, NeedsCode: cred.TOTP != ""}
+	s := session{User: user, Operator: login == OperatorLogin, NeedsCode: cred.TOTP != ""}
 	if err := c.newSession(w, r, s); err != nil {
 		c.fail(w, r, nil, err)
 		return
@@ -234,6 +226,20 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, firstNonEmpty(f.Next, "/"), http.StatusSeeOther)
+}
+
+// loginUser finds whom a sign-in name names: the operator ("" for
+// OperatorLogin), a user by email, or a user by id.
+func (c *Console) loginUser(login string) (user string, known bool) {
+	e := c.o.Live.Engine()
+	if login == OperatorLogin {
+		return "", true
+	}
+	if id, ok := e.UserByEmail(login); ok {
+		return id, true
+	}
+	_, ok := e.User(login)
+	return login, ok
 }
 
 // maxFailedCodes wrong one-time codes end the session: sign in again.
@@ -328,7 +334,7 @@ type accountView struct {
 }
 
 func (c *Console) accountPage(w http.ResponseWriter, r *http.Request, p *who, a accountView) {
-	a.view = &view{Who: p, Words: c.words(), Orgs: c.orgsOf(c.o.Live.Engine(), p), Tab: "account"}
+	a.view = &view{Who: p, Words: c.words, Orgs: c.orgsOf(c.o.Live.Engine(), p), Tab: "account"}
 	cred, _, err := c.o.Creds.Credential(r.Context(), p.User)
 	if err != nil {
 		c.fail(w, r, a.view, err)

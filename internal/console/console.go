@@ -49,6 +49,7 @@ type Options struct {
 type Console struct {
 	o     Options
 	m     *model.Model
+	words words
 	pages map[string]*template.Template
 	h     http.Handler
 }
@@ -72,6 +73,7 @@ func New(o Options) (*Console, error) {
 		o.MaxAge = 12 * time.Hour
 	}
 	c := &Console{o: o, m: o.Admin.Model()}
+	c.words = newWords(c.m)
 	if err := c.parse(); err != nil {
 		return nil, err
 	}
@@ -174,27 +176,18 @@ type words struct {
 	Org, Orgs, Node, Nodes, Group, Groups string
 }
 
-func (c *Console) words() words {
-	w := words{Org: c.m.Tenant.Name, Orgs: plural(c.m.Tenant), Node: "Project", Nodes: "Projects", Group: "Group", Groups: "Groups"}
-	if len(c.m.Levels) > 1 {
-		l := c.m.Levels[len(c.m.Levels)-1]
-		w.Node, w.Nodes = l.Name, plural(l)
+// newWords reads the words from the model (which gives every level and
+// the groups a plural).
+func newWords(m *model.Model) words {
+	w := words{Org: m.Tenant.Name, Orgs: m.Tenant.Plural, Node: "Project", Nodes: "Projects", Group: "Group", Groups: "Groups"}
+	if len(m.Levels) > 1 {
+		l := m.Levels[len(m.Levels)-1]
+		w.Node, w.Nodes = l.Name, l.Plural
 	}
-	if g := c.m.Groups.Name; g != "" {
-		w.Group = upperFirst(g)
-		w.Groups = upperFirst(c.m.Groups.Plural)
-		if w.Groups == "" {
-			w.Groups = w.Group + "s"
-		}
+	if m.Groups.Name != "" {
+		w.Group, w.Groups = upperFirst(m.Groups.Name), upperFirst(m.Groups.Plural)
 	}
 	return w
-}
-
-func plural(l *model.Level) string {
-	if l.Plural != "" {
-		return l.Plural
-	}
-	return l.Name + "s"
 }
 
 func upperFirst(s string) string {
@@ -216,7 +209,7 @@ func (c *Console) inOrg(h func(http.ResponseWriter, *http.Request, *view)) func(
 			c.fail(w, r, nil, rolecall.E("console", rolecall.NotFound, id, fmt.Sprintf("no such %s", strings.ToLower(c.m.Tenant.Name))))
 			return
 		}
-		v := &view{Who: p, Org: org, Base: "/o/" + id, Words: c.words(), Engine: e, Revision: e.Revision, HasOffers: len(c.m.Offers) > 0}
+		v := &view{Who: p, Org: org, Base: "/o/" + id, Words: c.words, Engine: e, Revision: e.Revision, HasOffers: len(c.m.Offers) > 0}
 		v.Actor = admin.Actor{User: p.User, Operator: p.Operator}
 		if !p.Operator {
 			v.Actor.Org = id
@@ -243,14 +236,21 @@ func (c *Console) orgsOf(e *engine.Engine, p *who) []rolecall.Scope {
 	return out
 }
 
-// home sends a person to the first organization they may see.
+// home sends a person to the organization the switch names (?org=, when
+// they may see it), else to the first one they may see.
 func (c *Console) home(w http.ResponseWriter, r *http.Request, p *who) {
 	orgs := c.orgsOf(c.o.Live.Engine(), p)
 	if len(orgs) == 0 {
-		c.render(w, r, http.StatusOK, "empty", &view{Who: p, Words: c.words()})
+		c.render(w, r, http.StatusOK, "empty", &view{Who: p, Words: c.words})
 		return
 	}
-	http.Redirect(w, r, "/o/"+orgs[0].ID+"/members", http.StatusSeeOther)
+	to := orgs[0].ID
+	for _, o := range orgs {
+		if o.ID == r.FormValue("org") {
+			to = o.ID
+		}
+	}
+	http.Redirect(w, r, "/o/"+to+"/members", http.StatusSeeOther)
 }
 
 // fail renders an error: the engine's and the admin layer's messages are
@@ -284,7 +284,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *view, err erro
 		return
 	}
 	if v == nil {
-		v = &view{Words: c.words()}
+		v = &view{Words: c.words}
 	}
 	c.render(w, r, status, "error", struct {
 		*view

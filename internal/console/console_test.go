@@ -98,8 +98,16 @@ func TestIsolation(t *testing.T) {
 	if code, body, _ := c.do("GET", "/o/beta/access?user=ana&what=project_view_projects_and_labels&on=P1", nil); code == http.StatusOK || !strings.Contains(body, "no such member") && !strings.Contains(body, "nothing of that name") {
 		t.Errorf("explaining another organization's member from beta: %d", code)
 	}
+	// the organization switch (without script: GET /?org=) goes only where
+	// the person may go
+	if _, _, h := c.do("GET", "/?org=acme", nil); h.Get("Location") != "/o/beta/members" {
+		t.Errorf("zed switching to acme is sent to %q", h.Get("Location"))
+	}
 	op := e.client(t)
 	op.signIn(console.OperatorLogin, e.pw[console.OperatorLogin])
+	if _, _, h := op.do("GET", "/?org=beta", nil); h.Get("Location") != "/o/beta/members" {
+		t.Errorf("the operator switching to beta is sent to %q", h.Get("Location"))
+	}
 	for _, org := range []string{"acme", "beta"} {
 		if code, _, _ := op.do("GET", "/o/"+org+"/members", nil); code != http.StatusOK {
 			t.Errorf("the operator opens %s: %d", org, code)

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -10,8 +9,6 @@ import (
 	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/model"
 )
-
-var asErr = errors.As
 
 // option is one entry of a select.
 type option struct {

@@ -31,13 +31,11 @@ type place struct {
 
 // rolePlaces lists the nodes of an organization whose level some role can
 // be bound at, the organization first (with the wildcard's roles).
-func (c *Console) rolePlaces(v *view, levels ...string) []place {
+func (c *Console) rolePlaces(v *view) []place {
 	var out []place
+	custom := v.Engine.CustomRoles(v.Org.ID)
 	for _, s := range v.Engine.Scopes(v.Org.ID) {
-		if len(levels) > 0 && !slices.Contains(levels, s.Level) {
-			continue
-		}
-		p := place{Scope: s, Label: c.scopeLabel(s), Choices: c.choices(v, s)}
+		p := place{Scope: s, Label: c.scopeLabel(s), Choices: c.choices(v, s, custom)}
 		if len(p.Choices) > 0 {
 			out = append(out, p)
 		}
@@ -56,9 +54,10 @@ func (c *Console) scopeLabel(s rolecall.Scope) string {
 }
 
 // choices lists the roles that can be bound at a node: the model's and the
-// organization's custom roles whose places include the node's level, and
-// at the organization those bound on the wildcard.
-func (c *Console) choices(v *view, s rolecall.Scope) []roleChoice {
+// organization's custom roles (custom, read once per page) whose places
+// include the node's level, and at the organization those bound on the
+// wildcard.
+func (c *Console) choices(v *view, s rolecall.Scope, custom []*model.Role) []roleChoice {
 	l, ok := c.m.Level(s.Level)
 	if !ok {
 		return nil
@@ -78,7 +77,7 @@ func (c *Console) choices(v *view, s rolecall.Scope) []roleChoice {
 			add(r)
 		}
 	}
-	for _, r := range v.Engine.CustomRoles(v.Org.ID) {
+	for _, r := range custom {
 		add(r)
 	}
 	return out
@@ -232,7 +231,7 @@ func (c *Console) setRole(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	e := c.o.Live.Engine()
 	v.Engine = e
-	pl := place{Scope: s, Label: c.scopeLabel(s), Choices: c.choices(v, s)}
+	pl := place{Scope: s, Label: c.scopeLabel(s), Choices: c.choices(v, s, e.CustomRoles(v.Org.ID))}
 	row := memberRow{Member: engine.Member{ID: user}, Base: v.Base, Place: &pl}
 	row.Role, row.More = roleAt(e.Bindings(rolecall.UserSubject(user), v.Org.ID), at)
 	if actErr != nil {
@@ -318,9 +317,10 @@ func (c *Console) member(w http.ResponseWriter, r *http.Request, v *view) {
 			viaGroups = append(viaGroups, c.held(v, b, firstNonEmpty(gi.Name, gi.ID)))
 		}
 	}
+	custom := v.Engine.CustomRoles(v.Org.ID)
 	for _, ms := range v.Engine.Memberships(id, v.Org.ID) {
 		s, _ := v.Engine.Scope(ms.Scope)
-		pl := place{Scope: s, Label: c.scopeLabel(s), Choices: c.choices(v, s)}
+		pl := place{Scope: s, Label: c.scopeLabel(s), Choices: c.choices(v, s, custom)}
 		mp := memberPlace{Row: memberRow{Member: engine.Member{ID: id, Name: u.Name}, Base: v.Base, Place: &pl}}
 		mp.Row.Role, mp.Row.More = roleAt(own, s.ID)
 		for _, h := range viaGroups {
@@ -335,8 +335,10 @@ func (c *Console) member(w http.ResponseWriter, r *http.Request, v *view) {
 			mv.Held = append(mv.Held, c.held(v, b, ""))
 		}
 	}
+	// group grants not shown on a node's row: on resources, or at nodes
+	// the member is not a member of
 	for _, h := range viaGroups {
-		if h.Binding.Resource != nil || !v.Engine.MemberOf(id, h.Binding.Scope) && !slices.ContainsFunc(mv.Places, func(p memberPlace) bool { return p.Row.Place.Scope.ID == h.Binding.Scope }) {
+		if h.Binding.Resource != nil || !slices.ContainsFunc(mv.Places, func(p memberPlace) bool { return p.Row.Place.Scope.ID == h.Binding.Scope }) {
 			mv.Held = append(mv.Held, h)
 		}
 	}

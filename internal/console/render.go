@@ -19,9 +19,6 @@ var funcs = template.FuncMap{
 	"query": url.QueryEscape,
 	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 	"add":   func(a, b int) int { return a + b },
-	"pretty": func(raw []byte) string {
-		return string(raw)
-	},
 }
 
 // parse reads the templates: every page is the layout, the shared parts

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -215,7 +216,7 @@ func (c *Console) saveRole(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 		field := "form"
 		var re *rolecall.Error
-		if asErr(err, &re) {
+		if errors.As(err, &re) {
 			switch {
 			case re.Name == "name" || strings.HasPrefix(re.Name, "role "):
 				field = "name"
