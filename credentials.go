@@ -36,7 +36,9 @@ type Credentials interface {
 	// (FailedPrecondition naming it otherwise); deleting the user deletes
 	// the credential and the user's sessions with it, in the transaction
 	// that deletes the user. A credential without a password hash is
-	// Invalid.
+	// Invalid. A replacement with the same TOTP secret never lowers
+	// TOTPStep: a caller that read the credential before a sign-in used a
+	// code (to change the password, say) cannot make that code good again.
 	SetCredential(ctx context.Context, c Credential) error
 	// UseTOTPStep records that the code of a time step was accepted, if
 	// the step is later than the last one recorded, and reports whether it

@@ -64,7 +64,8 @@ func (s *Store) SetCredential(ctx context.Context, c rolecall.Credential) error 
 		_, err := ptx.Exec(ctx, `INSERT INTO credentials (user_id, password, totp, totp_step, updated)
 			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (user_id) DO UPDATE SET password = excluded.password, totp = excluded.totp,
-				totp_step = excluded.totp_step, updated = excluded.updated`,
+				totp_step = CASE WHEN credentials.totp = excluded.totp THEN GREATEST(credentials.totp_step, excluded.totp_step) ELSE excluded.totp_step END,
+				updated = excluded.updated`,
 			c.User, c.Password, c.TOTP, c.TOTPStep, nullTime(c.Updated))
 		return err
 	})

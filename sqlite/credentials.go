@@ -71,7 +71,8 @@ func (s *Store) SetCredential(ctx context.Context, c rolecall.Credential) error 
 	res, err := s.w.ExecContext(ctx, `INSERT INTO credentials (user_id, password, totp, totp_step, updated)
 		SELECT ?, ?, ?, ?, ? WHERE `+userExists+`
 		ON CONFLICT (user_id) DO UPDATE SET password = excluded.password, totp = excluded.totp,
-			totp_step = excluded.totp_step, updated = excluded.updated`,
+			totp_step = CASE WHEN credentials.totp = excluded.totp THEN MAX(credentials.totp_step, excluded.totp_step) ELSE excluded.totp_step END,
+			updated = excluded.updated`,
 		c.User, c.Password, c.TOTP, c.TOTPStep, nullTime(c.Updated), c.User, c.User)
 	if err != nil {
 		return dbError(op, err)

@@ -161,6 +161,13 @@ func testTOTPSteps(t *testing.T, open func(*testing.T) rolecall.Store) {
 		}
 	}
 	wantCredential(t, "after the steps", cs, "ann", &rolecall.Credential{User: "ann", Password: hashA, TOTP: "JBSWY3DPEHPK3PXP", TOTPStep: 1000, Updated: t0})
+	// a replacement read before the steps were used keeps the last one
+	setCredential(t, cs, rolecall.Credential{User: "ann", Password: hashB, TOTP: "JBSWY3DPEHPK3PXP", TOTPStep: 5, Updated: t0})
+	wantCredential(t, "replaced from an older read", cs, "ann", &rolecall.Credential{User: "ann", Password: hashB, TOTP: "JBSWY3DPEHPK3PXP", TOTPStep: 1000, Updated: t0})
+	if ok, err := cs.UseTOTPStep(t.Context(), "ann", 999); ok || err != nil {
+		t.Errorf("a used code accepted again after a replacement: %v, %v", ok, err)
+	}
+	setCredential(t, cs, rolecall.Credential{User: "ann", Password: hashA, TOTP: "JBSWY3DPEHPK3PXP", TOTPStep: 1000, Updated: t0})
 	wantCredential(t, "after the steps", cs, "", &rolecall.Credential{Password: hashB, TOTP: "KRSXG5CTMVRXEZLU", TOTPStep: 51, Updated: t0})
 
 	for _, user := range []string{"bob", "zed"} {
