@@ -87,8 +87,18 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
+// migrateAttempts bounds how often migrate starts over when another
+// process is migrating the same file at the same time.
+const migrateAttempts = 5
+
 // migrate applies the embedded migrations that db lacks and reports how
 // many it applied.
+//
+// Two processes opening a new file at once (a server and a CLI, say) both
+// see the same missing migrations; each migration is one transaction, so
+// one of them wins and the other fails on the tables the first created.
+// migrate then reads the version again and applies only what is still
+// missing, a few times, before it reports the failure.
 func migrate(ctx context.Context, db *sql.DB) (int, error) {
 	dir, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -98,8 +108,18 @@ func migrate(ctx context.Context, db *sql.DB) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	res, err := p.Up(ctx)
-	return len(res), err
+	applied := 0
+	for attempt := 1; ; attempt++ {
+		res, err := p.Up(ctx)
+		applied += len(res)
+		if partial := (*goose.PartialError)(nil); errors.As(err, &partial) {
+			applied += len(partial.Applied)
+		}
+		if err == nil || attempt == migrateAttempts || ctx.Err() != nil {
+			return applied, err
+		}
+		time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+	}
 }
 
 // Close closes the store's connections. A Store must not be used after.

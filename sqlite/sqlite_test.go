@@ -277,3 +277,41 @@ func TestDatabaseFailureAborts(t *testing.T) {
 		t.Errorf("Head = %d, want 0: nothing committed", h)
 	}
 }
+
+// TestOpenConcurrently: processes opening a new file at the same moment
+// (each Open has its own connections, as a second process would) all get
+// a store with the whole schema, and the migrations are recorded once.
+func TestOpenConcurrently(t *testing.T) {
+	for round := range 4 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("fresh%d.db", round))
+		const n = 4
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				s, err := Open(path)
+				if err == nil {
+					_, err = s.Head(t.Context())
+					s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: opening a new file from %d openers at once: %v", round, n, err)
+			}
+		}
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var applied int
+		if err := db.QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if entries, _ := migrations.ReadDir("migrations"); applied != len(entries) {
+			t.Fatalf("round %d: goose recorded %d migrations, want %d", round, applied, len(entries))
+		}
+	}
+}
