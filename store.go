@@ -99,6 +99,10 @@ type Invitation struct {
 	InvitedBy   string    `json:"invited_by"`
 	Created     time.Time `json:"created"`
 	Expires     time.Time `json:"expires,omitzero"`
+	// LinkHash is the SHA-256 (hex) of the secret of the invitation's
+	// link; the secret itself is returned once, by the act that made the
+	// link (invite, resend_invitation), and never stored.
+	LinkHash string `json:"link_hash,omitempty"`
 }
 
 // Key returns an invitation's key: its id.

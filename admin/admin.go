@@ -76,6 +76,12 @@ type Request struct {
 	// so of two concurrent edits of one object one wins and the other is
 	// told to read again.
 	Base rolecall.Revision `json:"base,omitempty"`
+
+	// Token is an invitation link's token (accept_invitation): it names the
+	// invitation and proves that whoever holds it received it, so the act
+	// needs no signed-in user; the invitee's account is created when there
+	// is none.
+	Token string `json:"token,omitempty"`
 }
 
 // Result is what an accepted act did: the revision it committed at, the
@@ -84,6 +90,13 @@ type Result struct {
 	Revision rolecall.Revision
 	Warnings []string
 	Audit    rolecall.AuditEvent
+	// Link is the token of an invitation's link, made by invite and
+	// resend_invitation: the only time it is told (the store keeps its
+	// hash). Give it to the invitee, who accepts with it.
+	Link string
+	// User is the user an invitation link's acceptance joined (created
+	// when the address had no account).
+	User string
 }
 
 // Service performs admin acts over one model, one store and the live index
@@ -156,7 +169,7 @@ func (s *Service) DoAll(ctx context.Context, a Actor, rs []Request) ([]Result, e
 		}
 		steps[i] = step{r, "admin." + r.Act, st.act, st.do}
 	}
-	if !a.Operator && a.User == "" {
+	if !a.Operator && a.User == "" && !allByLink(rs) {
 		return nil, rolecall.E(steps[0].op, rolecall.Invalid, "actor", "name the user who acts, or act as the operator")
 	}
 	// Admin checks read fully consistent: the index catches up with the
@@ -207,7 +220,7 @@ func (s *Service) DoAll(ctx context.Context, a Actor, rs []Request) ([]Result, e
 		if lag != "" {
 			x.warn("%s", lag)
 		}
-		out[i] = Result{Revision: rev, Warnings: x.warnings, Audit: x.event}
+		out[i] = Result{Revision: rev, Warnings: x.warnings, Audit: x.event, Link: x.link, User: x.joiner}
 	}
 	return out, nil
 }
@@ -318,6 +331,8 @@ type acting struct {
 	warnings []string
 	wrote    bool
 	event    rolecall.AuditEvent
+	link     string // an invitation link's token, for the result
+	joiner   string // the user an invitation link joined, for the result
 }
 
 // refuse returns a rule's refusal: FailedPrecondition, named by the rule.

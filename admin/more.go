@@ -2,6 +2,11 @@ package admin
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -306,11 +311,107 @@ func (x *acting) invite() error {
 	now := x.s.now().UTC()
 	inv := rolecall.Invitation{Org: x.org, Scope: x.r.Scope, Email: strings.ToLower(x.r.Email), Role: x.r.Role, State: "pending",
 		InvitedBy: x.actor.String(), Created: now, Expires: now.Add(invitationTTL)}
+	secret := newLink(&inv)
 	if err := x.tx.CreateInvitation(&inv); err != nil {
 		return err
 	}
+	x.link = inv.ID + "." + secret
 	x.done("invitation "+inv.ID, nil, inv)
 	return nil
+}
+
+// newLink gives an invitation a new link, which replaces any earlier one:
+// it keeps the hash of a random secret and returns the secret.
+func newLink(inv *rolecall.Invitation) string {
+	secret := rand.Text() // 26 base32 characters, 130 random bits
+	inv.LinkHash = linkHash(secret)
+	return secret
+}
+
+func linkHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// allByLink reports whether every request accepts an invitation by its
+// link's token: acts that need no signed-in user.
+func allByLink(rs []Request) bool {
+	for _, r := range rs {
+		if r.Act != "accept_invitation" || r.Token == "" {
+			return false
+		}
+	}
+	return len(rs) > 0
+}
+
+// byLink resolves an invitation link's token into the invitation's email
+// and node, and the invitee into the acting user: the user with the
+// invited address, created when there is none (unless only the operator
+// creates users). A signed-in user must be the invitee; the operator and
+// API keys accept for the invitee.
+func (x *acting) byLink() error {
+	const gone = "no pending invitation has this link: it may have been resent (which makes a new link), accepted or revoked; ask for a new one"
+	id, secret, ok := strings.Cut(x.r.Token, ".")
+	if !ok || id == "" || secret == "" {
+		return x.invalid("token", "is not an invitation link's token (INVITATION.SECRET)")
+	}
+	var inv rolecall.Invitation
+	found, err := x.tx.Get(rolecall.ObjInvitation, id, &inv)
+	if err != nil {
+		return err
+	}
+	if !found || inv.LinkHash == "" || subtle.ConstantTimeCompare([]byte(inv.LinkHash), []byte(linkHash(secret))) != 1 {
+		return rolecall.E(x.op, rolecall.NotFound, "token", gone)
+	}
+	x.r.Email, x.r.Scope = inv.Email, inv.Scope
+	user, exists := x.e.UserByEmail(inv.Email)
+	switch {
+	case x.actor.Operator, x.actor.Org != "":
+		// the operator or an organization's API key: a platform accepting
+		// for the invitee who followed its link
+	case x.actor.User != "" && x.actor.User != user:
+		return x.refuse("invitation", "this invitation is for %s, and %s is signed in; sign out and open the link again", inv.Email, x.actor.User)
+	}
+	if inv.State != "pending" {
+		return rolecall.E(x.op, rolecall.NotFound, "token", gone)
+	}
+	if !exists {
+		if x.userCreationReserved() {
+			return x.refuse("operator_only", "%s has no account, and in model %s only the platform operator creates accounts; ask the operator for one, then open the link again", inv.Email, x.s.m.ID)
+		}
+		user = inv.Email
+		for n := 2; ; n++ {
+			var u rolecall.User
+			taken, err := x.tx.Get(rolecall.ObjUser, user, &u)
+			if err != nil {
+				return err
+			}
+			if !taken {
+				break
+			}
+			user = fmt.Sprintf("%s~%d", inv.Email, n)
+		}
+		if err := x.tx.CreateUser(rolecall.User{ID: user, Name: strings.TrimSpace(x.r.Name), Email: inv.Email}); err != nil {
+			return err
+		}
+	}
+	x.actor = Actor{User: user}
+	x.joiner = user
+	return nil
+}
+
+// userCreationReserved reports whether only the operator creates users in
+// the model.
+func (x *acting) userCreationReserved() bool {
+	if a, ok := x.s.m.Act("create_user"); ok && a.Actor == "operator" {
+		return true
+	}
+	for _, r := range x.s.m.Admin.Rules {
+		if p, ok := r.Params.(*modelOperatorOnly); ok && slices.Contains(p.Acts, "create_user") {
+			return true
+		}
+	}
+	return false
 }
 
 func (x *acting) revokeInvitation() error {
@@ -343,6 +444,11 @@ func (x *acting) changeInvitation(hint string, change func(*rolecall.Invitation)
 // acceptInvitation is the invitee's act: the user whose email was invited
 // joins the node with the invited role.
 func (x *acting) acceptInvitation() error {
+	if x.r.Token != "" {
+		if err := x.byLink(); err != nil {
+			return err
+		}
+	}
 	if err := x.need("email", "scope"); err != nil {
 		return err
 	}

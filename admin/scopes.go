@@ -112,7 +112,11 @@ func (x *acting) removeDomain() error {
 	return nil
 }
 
-// resendInvitation renews a pending invitation's expiry.
+// resendInvitation renews a pending invitation's expiry and gives it a new
+// link (the earlier link no longer works).
 func (x *acting) resendInvitation() error {
-	return x.changeInvitation("; invite them instead", func(inv *rolecall.Invitation) { inv.Expires = x.s.now().UTC().Add(invitationTTL) })
+	return x.changeInvitation("; invite them instead", func(inv *rolecall.Invitation) {
+		inv.Expires = x.s.now().UTC().Add(invitationTTL)
+		x.link = inv.ID + "." + newLink(inv)
+	})
 }

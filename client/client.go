@@ -322,6 +322,8 @@ type Act struct {
 	Permissions, AddPermissions, RemovePermissions         []string
 	NotBefore, NotAfter                                    time.Time
 	Base                                                   rolecall.Revision
+	// Token is an invitation link's token, for accept_invitation.
+	Token string
 }
 
 // Done is what an accepted act did.
@@ -329,6 +331,11 @@ type Done struct {
 	Revision rolecall.Revision // pass it as Consistency.AtLeastAsFresh
 	Warnings []string
 	Audit    rolecall.AuditEvent
+	// Link is the token of an invitation's link (invite,
+	// resend_invitation), told once: give it to the invitee.
+	Link string
+	// User is the user who joined by an invitation link.
+	User string
 }
 
 func ts(t time.Time) *timestamppb.Timestamp {
@@ -344,7 +351,7 @@ func (c *Client) Do(ctx context.Context, a Act) (Done, error) {
 	req := &v1.ActRequest{Act: a.Act, Org: a.Org, Scope: a.Scope, Level: a.Level, Name: a.Name, New: a.New, User: a.User,
 		Email: a.Email, Group: a.Group, Role: a.Role, Domain: a.Domain, Permissions: a.Permissions, AddPermissions: a.AddPermissions,
 		RemovePermissions: a.RemovePermissions, Offer: a.Offer, Kind: a.Kind, Recipient: a.Recipient, PrivateId: a.PrivateID,
-		NotBefore: ts(a.NotBefore), NotAfter: ts(a.NotAfter), Base: uint64(a.Base)}
+		NotBefore: ts(a.NotBefore), NotAfter: ts(a.NotAfter), Base: uint64(a.Base), Token: a.Token}
 	if a.Resource != nil {
 		req.Resource = refProto(*a.Resource)
 	}
@@ -352,7 +359,7 @@ func (c *Client) Do(ctx context.Context, a Act) (Done, error) {
 	if err != nil {
 		return Done{}, fromStatus("client.Do", err)
 	}
-	return Done{Revision: rolecall.Revision(res.Revision), Warnings: res.Warnings, Audit: auditEvent(res.Audit)}, nil
+	return Done{Revision: rolecall.Revision(res.Revision), Warnings: res.Warnings, Audit: auditEvent(res.Audit), Link: res.Link, User: res.User}, nil
 }
 
 func auditEvent(e *v1.AuditEvent) rolecall.AuditEvent {

@@ -112,12 +112,14 @@ func parseRequest(act string, args []string) (admin.Request, error) {
 			r.NotBefore, err = time.Parse(time.RFC3339, v)
 		case "not_after":
 			r.NotAfter, err = time.Parse(time.RFC3339, v)
+		case "token":
+			r.Token = v
 		case "base":
 			var n uint64
 			n, err = strconv.ParseUint(v, 10, 64)
 			r.Base = rolecall.Revision(n)
 		default:
-			return r, fmt.Errorf("argument %q: unknown key %q; keys are org, scope, level, name, new, user, email, group, role, domain, resource, permissions, add_permissions, remove_permissions, offer, kind, recipient, private_id, not_before, not_after, base", a, k)
+			return r, fmt.Errorf("argument %q: unknown key %q; keys are org, scope, level, name, new, user, email, group, role, domain, resource, permissions, add_permissions, remove_permissions, offer, kind, recipient, private_id, not_before, not_after, base, token", a, k)
 		}
 		if err != nil {
 			return r, fmt.Errorf("argument %q: %v", a, err)
@@ -132,6 +134,12 @@ func printResult(cmd *cobra.Command, asJSON bool, res admin.Result) error {
 		return printJSON(out, res)
 	}
 	fmt.Fprintf(out, "accepted at revision %d\n", res.Revision)
+	if res.Link != "" {
+		fmt.Fprintf(out, "invitation link token (shown once; give it to the invitee, who accepts with `rolecall invite join TOKEN`): %s\n", res.Link)
+	}
+	if res.User != "" {
+		fmt.Fprintf(out, "joined as user %s\n", res.User)
+	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
@@ -146,8 +154,8 @@ func runAct(cmd *cobra.Command, f *storeFlags, who *actorFlags, req admin.Reques
 			New: req.New, User: req.User, Email: req.Email, Group: req.Group, Role: req.Role, Domain: req.Domain, Offer: req.Offer,
 			Kind: req.Kind, Recipient: req.Recipient, PrivateID: req.PrivateID, Resource: req.Resource, Permissions: req.Permissions,
 			AddPermissions: req.AddPermissions, RemovePermissions: req.RemovePermissions, NotBefore: req.NotBefore,
-			NotAfter: req.NotAfter, Base: req.Base})
-		res = admin.Result{Revision: done.Revision, Warnings: done.Warnings, Audit: done.Audit}
+			NotAfter: req.NotAfter, Base: req.Base, Token: req.Token})
+		res = admin.Result{Revision: done.Revision, Warnings: done.Warnings, Audit: done.Audit, Link: done.Link, User: done.User}
 		return err
 	}, func(svc *admin.Service, a admin.Actor) (err error) {
 		res, err = svc.Do(cmd.Context(), a, req)

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolecall/rolecall/internal/demo"
 	"github.com/rolecall/rolecall/internal/pgtest"
+	"github.com/rolecall/rolecall/sqlite"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -347,4 +349,33 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestInvitationLinkCLI: `invite send` prints the link's token once;
+// `invite join TOKEN` accepts it for the invitee, making the account.
+func TestInvitationLinkCLI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "lb.db")
+	st, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := demo.Seed(context.Background(), st, "labelbox"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	m := func(args ...string) []string { return append(args, "--store", db, "--model", "labelbox") }
+	code, out, errs := run(m("invite", "send", "kim@acme.io", "W1", "--role", "labeler", "--as", "ana")...)
+	_, token, ok := strings.Cut(out, "invitation link token")
+	if code != 0 || !ok {
+		t.Fatalf("invite send: exit %d\n%s%s", code, out, errs)
+	}
+	token = strings.TrimSpace(token[strings.LastIndex(token, ": ")+2:])
+	code, out, errs = run(m("invite", "join", token, "--name", "Kim", "--operator")...)
+	if code != 0 || !strings.Contains(out, "joined as user kim@acme.io") {
+		t.Fatalf("invite join: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = run(m("invite", "join", token, "--operator")...)
+	if code == 0 || !strings.Contains(errs, "no pending invitation has this link") {
+		t.Fatalf("invite join again: exit %d\n%s%s", code, out, errs)
+	}
 }

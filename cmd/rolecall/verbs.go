@@ -57,6 +57,7 @@ var verbGroups = []struct {
 		{"resend EMAIL SCOPE", "Renew a pending invitation", "resend_invitation", []string{"email", "scope"}, nil},
 		{"revoke EMAIL SCOPE", "Revoke a pending invitation", "revoke_invitation", []string{"email", "scope"}, nil},
 		{"accept EMAIL SCOPE", "Accept an invitation (as the invited user)", "accept_invitation", []string{"email", "scope"}, nil},
+		{"join TOKEN", "Accept an invitation by its link's token (for the invitee; an account is made for the address when it has none, named --name)", "accept_invitation", []string{"token"}, []string{"name"}},
 	}},
 	{"offer", "Offers of access between organizations", []verb{
 		{"send OFFER KIND RESOURCE RECIPIENT", "Offer access to a resource (type:id) to a user of another organization", "send", []string{"offer", "kind", "resource", "recipient"}, nil},

@@ -40,7 +40,7 @@ func (a *Admin) Act(ctx context.Context, r *v1.ActRequest) (*v1.ActResponse, err
 		Email: r.Email, Group: r.Group, Role: r.Role, Domain: r.Domain, Permissions: r.Permissions,
 		AddPermissions: r.AddPermissions, RemovePermissions: r.RemovePermissions, Offer: r.Offer, Kind: r.Kind,
 		Recipient: r.Recipient, PrivateID: r.PrivateId, NotBefore: timeOf(r.NotBefore), NotAfter: timeOf(r.NotAfter),
-		Base: rolecall.Revision(r.Base)}
+		Base: rolecall.Revision(r.Base), Token: r.Token}
 	if r.Resource != nil {
 		ref := ref(r.Resource)
 		req.Resource = &ref
@@ -52,7 +52,7 @@ func (a *Admin) Act(ctx context.Context, r *v1.ActRequest) (*v1.ActResponse, err
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &v1.ActResponse{Revision: uint64(res.Revision), Warnings: res.Warnings, Audit: auditEvent(res.Audit)}, nil
+	return &v1.ActResponse{Revision: uint64(res.Revision), Warnings: res.Warnings, Audit: auditEvent(res.Audit), Link: res.Link, User: res.User}, nil
 }
 
 func auditEvent(e rolecall.AuditEvent) *v1.AuditEvent {

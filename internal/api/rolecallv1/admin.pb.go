@@ -52,7 +52,11 @@ type ActRequest struct {
 	NotAfter          *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=not_after,json=notAfter,proto3" json:"not_after,omitempty"`
 	// The revision the edited object was read at: if it changed since, the
 	// act fails with ABORTED.
-	Base          uint64 `protobuf:"varint,22,opt,name=base,proto3" json:"base,omitempty"`
+	Base uint64 `protobuf:"varint,22,opt,name=base,proto3" json:"base,omitempty"`
+	// An invitation link's token (accept_invitation): the invitee's account
+	// is created when there is none. With the operator's key or an
+	// organization's, the platform accepts for the invitee.
+	Token         string `protobuf:"bytes,23,opt,name=token,proto3" json:"token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -241,12 +245,24 @@ func (x *ActRequest) GetBase() uint64 {
 	return 0
 }
 
+func (x *ActRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
 type ActResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The revision the act committed at: pass it as at_least_as_fresh.
-	Revision      uint64      `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
-	Warnings      []string    `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	Audit         *AuditEvent `protobuf:"bytes,3,opt,name=audit,proto3" json:"audit,omitempty"`
+	Revision uint64      `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	Warnings []string    `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	Audit    *AuditEvent `protobuf:"bytes,3,opt,name=audit,proto3" json:"audit,omitempty"`
+	// invite and resend_invitation: the token of the invitation's link,
+	// told this once (the store keeps its hash). Give it to the invitee.
+	Link string `protobuf:"bytes,4,opt,name=link,proto3" json:"link,omitempty"`
+	// accept_invitation by link: the user who joined.
+	User          string `protobuf:"bytes,5,opt,name=user,proto3" json:"user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -300,6 +316,20 @@ func (x *ActResponse) GetAudit() *AuditEvent {
 		return x.Audit
 	}
 	return nil
+}
+
+func (x *ActResponse) GetLink() string {
+	if x != nil {
+		return x.Link
+	}
+	return ""
+}
+
+func (x *ActResponse) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
 }
 
 type AuditEvent struct {
@@ -767,7 +797,7 @@ var File_rolecall_v1_admin_proto protoreflect.FileDescriptor
 
 const file_rolecall_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x17rolecall/v1/admin.proto\x12\vrolecall.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17rolecall/v1/authz.proto\"\x8d\x05\n" +
+	"\x17rolecall/v1/admin.proto\x12\vrolecall.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17rolecall/v1/authz.proto\"\xa3\x05\n" +
 	"\n" +
 	"ActRequest\x12\x10\n" +
 	"\x03act\x18\x01 \x01(\tR\x03act\x12\x10\n" +
@@ -794,11 +824,14 @@ const file_rolecall_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"not_before\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tnotBefore\x127\n" +
 	"\tnot_after\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\x12\x12\n" +
-	"\x04base\x18\x16 \x01(\x04R\x04base\"t\n" +
+	"\x04base\x18\x16 \x01(\x04R\x04base\x12\x14\n" +
+	"\x05token\x18\x17 \x01(\tR\x05token\"\x9c\x01\n" +
 	"\vActResponse\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x1a\n" +
 	"\bwarnings\x18\x02 \x03(\tR\bwarnings\x12-\n" +
-	"\x05audit\x18\x03 \x01(\v2\x17.rolecall.v1.AuditEventR\x05audit\"\x80\x02\n" +
+	"\x05audit\x18\x03 \x01(\v2\x17.rolecall.v1.AuditEventR\x05audit\x12\x12\n" +
+	"\x04link\x18\x04 \x01(\tR\x04link\x12\x12\n" +
+	"\x04user\x18\x05 \x01(\tR\x04user\"\x80\x02\n" +
 	"\n" +
 	"AuditEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +

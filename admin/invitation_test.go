@@ -1,0 +1,115 @@
+package admin_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/admin"
+	"github.com/rolecall/rolecall/internal/demo"
+	"github.com/rolecall/rolecall/internal/testenv"
+)
+
+// openPreset is an admin service over a preset's demo organization.
+func openPreset(t *testing.T, preset string) (*admin.Service, *testenv.World) {
+	t.Helper()
+	w := testenv.Open(t, preset, "")
+	if _, _, err := demo.Seed(context.Background(), w.Store, preset); err != nil {
+		t.Fatal(err)
+	}
+	return admin.New(w.Model, w.Store, w.Live, nil), w
+}
+
+// TestInvitationLink: invite returns a link token once; whoever holds it
+// accepts without an account (one is made for the invited address, with
+// the name given), joins with the invited role, and the audit names the
+// new user. A resent invitation has a new link and the old one stops
+// working; a used, revoked or forged link is refused and writes nothing.
+func TestInvitationLink(t *testing.T) {
+	ctx := context.Background()
+	svc, w := openPreset(t, "labelbox")
+	ana := admin.Actor{User: "ana"}
+	res, err := svc.Do(ctx, ana, admin.Request{Act: "invite", Email: "New.Person@Acme.io", Scope: "W1", Role: "labeler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := res.Link
+	if !strings.Contains(first, ".") {
+		t.Fatalf("invite returned link token %q", first)
+	}
+	if strings.Contains(string(res.Audit.After), strings.SplitN(first, ".", 2)[1]) {
+		t.Fatal("the audit event holds the link's secret")
+	}
+	res, err = svc.Do(ctx, ana, admin.Request{Act: "resend_invitation", Email: "new.person@acme.io", Scope: "W1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := res.Link
+	if second == first || second == "" {
+		t.Fatalf("resend returned link %q after %q; want a new one", second, first)
+	}
+	anon := admin.Actor{}
+	head, _ := w.Store.Head(ctx)
+	for name, tc := range map[string]struct {
+		actor admin.Actor
+		token string
+		kind  rolecall.Kind
+	}{
+		"the link before the resend": {anon, first, rolecall.NotFound},
+		"a forged secret":            {anon, strings.SplitN(second, ".", 2)[0] + ".AAAAAAAAAAAAAAAAAAAAAAAAAA", rolecall.NotFound},
+		"not a token":                {anon, "nodot", rolecall.Invalid},
+		"another user signed in":     {admin.Actor{User: "ben"}, second, rolecall.FailedPrecondition},
+	} {
+		_, err := svc.Do(ctx, tc.actor, admin.Request{Act: "accept_invitation", Token: tc.token})
+		if rolecall.KindOf(err) != tc.kind {
+			t.Errorf("%s: %v, want %v", name, err, tc.kind)
+		}
+	}
+	if h, _ := w.Store.Head(ctx); h != head {
+		t.Fatalf("refused acceptances moved the head from %d to %d", head, h)
+	}
+	if _, err := svc.Do(ctx, anon, admin.Request{Act: "invite", Email: "x@acme.io", Scope: "W1"}); rolecall.KindOf(err) != rolecall.Invalid {
+		t.Fatalf("an act without an actor and without a link: %v, want Invalid", err)
+	}
+
+	res, err = svc.Do(ctx, anon, admin.Request{Act: "accept_invitation", Token: second, Name: "New Person"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.User != "new.person@acme.io" || res.Audit.Actor != res.User {
+		t.Fatalf("accepted as %q, audit actor %q; want the invited address's new account", res.User, res.Audit.Actor)
+	}
+	e := w.Live.Engine()
+	if u, ok := e.User(res.User); !ok || u.Name != "New Person" || u.Email != "new.person@acme.io" {
+		t.Fatalf("the new user: %+v %v", u, ok)
+	}
+	if ms := e.Memberships(res.User, "acme"); len(ms) != 1 || ms[0].Scope != "W1" {
+		t.Fatalf("the invitee's memberships: %+v; want W1", ms)
+	}
+	var role string
+	for _, b := range e.Bindings(rolecall.UserSubject(res.User), "acme") {
+		role = b.Role
+	}
+	if role != "labeler" {
+		t.Fatalf("the invitee holds %q, want the invited labeler", role)
+	}
+	if _, err := svc.Do(ctx, anon, admin.Request{Act: "accept_invitation", Token: second}); rolecall.KindOf(err) != rolecall.NotFound {
+		t.Fatalf("a used link: %v, want NotFound", err)
+	}
+
+	// an existing account with the address joins as itself
+	if _, err := w.Store.Update(ctx, func(tx rolecall.Tx) error {
+		return tx.CreateUser(rolecall.User{ID: "olga", Email: "olga@acme.io"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = svc.Do(ctx, ana, admin.Request{Act: "invite", Email: "olga@acme.io", Scope: "W1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = svc.Do(ctx, admin.Actor{User: "olga"}, admin.Request{Act: "accept_invitation", Token: res.Link})
+	if err != nil || res.User != "olga" {
+		t.Fatalf("olga accepting her link: %q, %v", res.User, err)
+	}
+}
