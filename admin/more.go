@@ -347,33 +347,20 @@ func allByLink(rs []Request) bool {
 // byLink resolves an invitation link's token into the invitation's email
 // and node, and the invitee into the acting user: the user with the
 // invited address, created when there is none (unless only the operator
-// creates users). A signed-in user must be the invitee; the operator and
-// API keys accept for the invitee.
+// creates users). A signed-in user must be the invitee; the operator
+// accepts for the invitee.
 func (x *acting) byLink() error {
-	const gone = "no pending invitation has this link: it may have been resent (which makes a new link), accepted or revoked; ask for a new one"
-	id, secret, ok := strings.Cut(x.r.Token, ".")
-	if !ok || id == "" || secret == "" {
-		return x.invalid("token", "is not an invitation link's token (INVITATION.SECRET)")
-	}
-	var inv rolecall.Invitation
-	found, err := x.tx.Get(rolecall.ObjInvitation, id, &inv)
+	inv, err := linked(x.op, x.tx, x.r.Token)
 	if err != nil {
 		return err
-	}
-	if !found || inv.LinkHash == "" || subtle.ConstantTimeCompare([]byte(inv.LinkHash), []byte(linkHash(secret))) != 1 {
-		return rolecall.E(x.op, rolecall.NotFound, "token", gone)
 	}
 	x.r.Email, x.r.Scope = inv.Email, inv.Scope
 	user, exists := x.e.UserByEmail(inv.Email)
 	switch {
-	case x.actor.Operator, x.actor.Org != "":
-		// the operator or an organization's API key: a platform accepting
-		// for the invitee who followed its link
+	case x.actor.Operator:
+		// a platform accepting for the invitee who followed its link
 	case x.actor.User != "" && x.actor.User != user:
 		return x.refuse("invitation", "this invitation is for %s, and %s is signed in; sign out and open the link again", inv.Email, x.actor.User)
-	}
-	if inv.State != "pending" {
-		return rolecall.E(x.op, rolecall.NotFound, "token", gone)
 	}
 	if !exists {
 		if x.userCreationReserved() {
@@ -398,6 +385,53 @@ func (x *acting) byLink() error {
 	x.actor = Actor{User: user}
 	x.joiner = user
 	return nil
+}
+
+// linked returns the pending invitation an invitation link's token names,
+// or NotFound when none has the link (forged, replaced by a resend, used,
+// revoked or expired: all look the same to the holder).
+func linked(op string, tx rolecall.Tx, token string) (rolecall.Invitation, error) {
+	var inv rolecall.Invitation
+	id, secret, ok := strings.Cut(token, ".")
+	if !ok || id == "" || secret == "" {
+		return inv, rolecall.E(op, rolecall.Invalid, "token", "is not an invitation link's token (INVITATION.SECRET)")
+	}
+	found, err := tx.Get(rolecall.ObjInvitation, id, &inv)
+	if err != nil {
+		return inv, err
+	}
+	if !found || inv.LinkHash == "" || subtle.ConstantTimeCompare([]byte(inv.LinkHash), []byte(linkHash(secret))) != 1 || inv.State != "pending" {
+		return rolecall.Invitation{}, rolecall.E(op, rolecall.NotFound, "token",
+			"no pending invitation has this link: it may have been resent (which makes a new link), accepted or revoked; ask for a new one")
+	}
+	return inv, nil
+}
+
+// Linked is what an invitation link shows before it is accepted: the
+// pending invitation it names, and the user who has the invited address,
+// if any ("" when accepting will make the account). An expired link says
+// so; a link that names no pending invitation is NotFound. It needs no
+// actor: the token is the proof.
+func (s *Service) Linked(ctx context.Context, token string) (inv rolecall.Invitation, user string, err error) {
+	const op = "admin.Linked"
+	if _, err := s.live.Sync(ctx); err != nil {
+		return inv, "", err
+	}
+	// a transaction that writes nothing commits nothing: a consistent read
+	_, err = s.st.Update(ctx, func(tx rolecall.Tx) error {
+		inv, err = linked(op, tx, token)
+		return err
+	})
+	if err != nil {
+		return rolecall.Invitation{}, "", err
+	}
+	if !inv.Expires.IsZero() && s.now().After(inv.Expires) {
+		return rolecall.Invitation{}, "", rolecall.E(op, rolecall.FailedPrecondition, "invitation",
+			fmt.Sprintf("the invitation expired on %s; ask for a new one", inv.Expires.Format("2006-01-02")))
+	}
+	inv.LinkHash = ""
+	user, _ = s.live.Engine().UserByEmail(inv.Email)
+	return inv, user, nil
 }
 
 // userCreationReserved reports whether only the operator creates users in

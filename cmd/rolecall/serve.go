@@ -82,7 +82,7 @@ the environment, which wins over the file.`,
 			adm := admin.New(m, st, live, nil)
 			var ui http.Handler
 			if cs, ok := st.(rolecall.Credentials); ok && !noConsole {
-				c, err := console.New(console.Options{Live: live, Admin: adm, Creds: cs, Log: log, Secure: strings.HasPrefix(baseURL, "https://")})
+				c, err := console.New(console.Options{Live: live, Admin: adm, Creds: cs, Log: log, Secure: strings.HasPrefix(baseURL, "https://"), PublicURL: baseURL})
 				if err != nil {
 					return err
 				}
@@ -124,7 +124,7 @@ the environment, which wins over the file.`,
 	cmd.Flags().BoolVar(&noConsole, "no-console", false, "serve the API only, without the web console at /")
 	cmd.Flags().BoolVar(&seed, "demo", false, "seed the preset's demo organization into an empty store, and print API keys to try it with")
 	cmd.Flags().DurationVar(&follow, "follow", 200*time.Millisecond, "how often to look for writes by other processes")
-	cmd.Flags().StringVar(&baseURL, "base-url", "", "the public base URL the AuthZEN metadata announces, behind a TLS proxy (default: each request's own)")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "the public base URL, behind a TLS proxy: announced by the AuthZEN metadata and used in the console's invitation links (default: each request's own)")
 	cmd.Flags().StringVar(&otlp, "otlp-endpoint", "", "export a trace span per request over OTLP/HTTP to this URL (http://127.0.0.1:4318); the OTEL_EXPORTER_OTLP_* variables work too (default: no tracing)")
 	cmd.Flags().StringVar(&config, "config", "", "a YAML file of settings, keyed by flag name")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long in-flight calls may take to finish on shutdown")

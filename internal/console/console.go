@@ -43,6 +43,10 @@ type Options struct {
 	// Secure marks the session cookie Secure (served over HTTPS, or behind
 	// a proxy that terminates TLS).
 	Secure bool
+	// PublicURL is where people reach the console (https://access.example.com),
+	// for the invitation links it shows; "" means the address of the
+	// request that made the link.
+	PublicURL string
 }
 
 // Console serves the console's pages. Create it with New.
@@ -84,6 +88,8 @@ func New(o Options) (*Console, error) {
 	mux.HandleFunc("POST /signin", c.signin)
 	mux.HandleFunc("POST /signin/code", c.signinCode)
 	mux.HandleFunc("POST /signout", c.signout)
+	mux.HandleFunc("GET /join/{token}", c.joinPage)
+	mux.HandleFunc("POST /join/{token}", c.join)
 	mux.HandleFunc("GET /{$}", c.authed(c.home))
 	mux.HandleFunc("GET /account", c.authed(c.account))
 	mux.HandleFunc("POST /account/password", c.authed(c.changePassword))
@@ -250,7 +256,11 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, p *who) {
 			to = o.ID
 		}
 	}
-	http.Redirect(w, r, "/o/"+to+"/members", http.StatusSeeOther)
+	page := "/members"
+	if c.o.Admin.May(r.Context(), admin.Actor{User: p.User, Operator: p.Operator}, to, "view_members") != nil {
+		page = "/access" // what a member may do, when the member list is not theirs to see
+	}
+	http.Redirect(w, r, "/o/"+to+page, http.StatusSeeOther)
 }
 
 // fail renders an error: the engine's and the admin layer's messages are

@@ -126,6 +126,9 @@ type membersView struct {
 	CanInvite      bool
 	InviteErr      string
 	InviteEmail    string
+	// Link is an invitation's link, shown once after it is made, for
+	// LinkFor.
+	Link, LinkFor string
 }
 
 // defaultPlace is the node whose roles the member list shows first: the
@@ -407,13 +410,14 @@ func (c *Console) removeMember(w http.ResponseWriter, r *http.Request, v *view) 
 func (c *Console) invite(w http.ResponseWriter, r *http.Request, v *view) {
 	email, scope, role := strings.TrimSpace(r.FormValue("email")), firstNonEmpty(r.FormValue("scope"), v.Org.ID), r.FormValue("role")
 	var err error
+	var res admin.Result
 	if !strings.Contains(email, "@") {
 		err = rolecall.E("console", rolecall.Invalid, "email", "give an email address, like ann@example.com")
 	} else {
-		_, err = c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: "invite", Org: v.Org.ID, Email: email, Scope: scope, Role: role})
+		res, err = c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: "invite", Org: v.Org.ID, Email: email, Scope: scope, Role: role})
 	}
 	if err == nil {
-		http.Redirect(w, r, v.Base+"/members", http.StatusSeeOther)
+		c.showLink(w, r, v, strings.ToLower(email), res.Link)
 		return
 	}
 	mv, e2 := c.membersData(r, v)
@@ -427,6 +431,32 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, v *view) {
 	c.render(w, r, http.StatusBadRequest, "members", mv)
 }
 
+// showLink answers an invitation sent or resent with the members page
+// showing the invitation's link, this once: the store keeps only its hash.
+func (c *Console) showLink(w http.ResponseWriter, r *http.Request, v *view, email, token string) {
+	mv, err := c.membersData(r, v)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	mv.Invitations, _ = c.o.Admin.Invitations(r.Context(), v.Actor, v.Org.ID)
+	_, mv.CanInvite = c.m.Act("invite")
+	mv.LinkFor, mv.Link = email, c.publicURL(r)+"/join/"+token
+	c.render(w, r, http.StatusOK, "members", mv)
+}
+
+// publicURL is the console's address as people reach it.
+func (c *Console) publicURL(r *http.Request) string {
+	if c.o.PublicURL != "" {
+		return strings.TrimSuffix(c.o.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil || c.o.Secure {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
 // changeInvitation resends or revokes a pending invitation.
 func (c *Console) changeInvitation(w http.ResponseWriter, r *http.Request, v *view) {
 	act := r.PathValue("act")
@@ -434,8 +464,13 @@ func (c *Console) changeInvitation(w http.ResponseWriter, r *http.Request, v *vi
 		c.fail(w, r, v, rolecall.E("console", rolecall.NotFound, act, "invitations are resent or revoked"))
 		return
 	}
-	if _, err := c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: act + "_invitation", Org: v.Org.ID, Email: r.FormValue("email"), Scope: r.FormValue("scope")}); err != nil {
+	res, err := c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: act + "_invitation", Org: v.Org.ID, Email: r.FormValue("email"), Scope: r.FormValue("scope")})
+	if err != nil {
 		c.fail(w, r, v, err)
+		return
+	}
+	if res.Link != "" {
+		c.showLink(w, r, v, strings.ToLower(r.FormValue("email")), res.Link)
 		return
 	}
 	http.Redirect(w, r, v.Base+"/members", http.StatusSeeOther)

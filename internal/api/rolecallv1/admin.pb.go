@@ -54,8 +54,8 @@ type ActRequest struct {
 	// act fails with ABORTED.
 	Base uint64 `protobuf:"varint,22,opt,name=base,proto3" json:"base,omitempty"`
 	// An invitation link's token (accept_invitation): the invitee's account
-	// is created when there is none. With the operator's key or an
-	// organization's, the platform accepts for the invitee.
+	// is created when there is none. With the operator's key, the platform
+	// accepts for the invitee; a user's key must be the invitee's.
 	Token         string `protobuf:"bytes,23,opt,name=token,proto3" json:"token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
