@@ -214,6 +214,28 @@ func (e *Engine) groupInfo(g int32) GroupInfo {
 	return gi
 }
 
+// GroupResources returns the resources assigned to a group (up to limit,
+// in id order), and how many there are in all.
+func (e *Engine) GroupResources(group string, limit int) (refs []rolecall.ResourceRef, total int) {
+	g, ok := e.groups[group]
+	if !ok {
+		return nil, 0
+	}
+	for r := range e.resList.v.n {
+		rr := e.resList.at(r)
+		if rr.dead || !slices.Contains(rr.groups, g) {
+			continue
+		}
+		total++
+		refs = append(refs, rolecall.ResourceRef{Type: rr.typ.ID, ID: rr.id})
+	}
+	slices.SortFunc(refs, func(a, b rolecall.ResourceRef) int { return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID)) })
+	if len(refs) > limit {
+		refs = refs[:limit]
+	}
+	return refs, total
+}
+
 // Groups returns the groups of an organization (living at any node of it),
 // by name and id.
 func (e *Engine) Groups(org string) []GroupInfo {

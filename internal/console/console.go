@@ -112,6 +112,8 @@ func New(o Options) (*Console, error) {
 	org("GET /groups", c.groups)
 	org("GET /groups/{group}", c.group)
 	org("POST /groups/{group}/members", c.groupMember)
+	org("POST /groups", c.createGroup)
+	org("POST /groups/{group}/{form}", c.groupAct)
 	org("GET /roles", c.roles)
 	org("GET /roles/grid", c.roleGrid)
 	org("GET /roles/new", c.roleEditor)

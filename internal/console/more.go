@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/model"
 )
 
 type groupsView struct {
@@ -16,27 +18,75 @@ type groupsView struct {
 	Groups []engine.GroupInfo
 	Group  engine.GroupInfo
 	Held   []heldRole
-	Error  string
+	// Resources assigned to the group (the first groupResources of
+	// ResourceCount).
+	Resources     []rolecall.ResourceRef
+	ResourceCount int
+	// What the model offers on groups, and where.
+	Can    map[string]bool
+	Homes  []option // nodes a group can live at
+	Places []place  // nodes a group can be assigned to, with the roles there
+	// Errors, each shown next to its form; Field is the form's fields as
+	// they were sent.
+	Error, CreateErr, RenameErr, BindErr, AssignErr string
+	Field                                           map[string]string
 }
 
-// groups lists the organization's groups or teams.
-func (c *Console) groups(w http.ResponseWriter, r *http.Request, v *view) {
+// groupResources is how many assigned resources a group's page lists.
+const groupResources = 200
+
+// groupActs are the acts on groups the pages offer, when the model does.
+var groupActs = []string{"create_group", "rename_group", "delete_group", "add_group_member", "remove_group_member", "bind_group", "unbind_group", "assign_resource_group"}
+
+func (c *Console) groupsData(v *view) *groupsView {
 	v.Tab = "groups"
+	gv := &groupsView{view: v, Can: map[string]bool{}, Field: map[string]string{}}
+	for _, a := range groupActs {
+		_, gv.Can[a] = c.m.Act(a)
+	}
+	custom := v.Engine.CustomRoles(v.Org.ID)
+	for _, s := range v.Engine.Scopes(v.Org.ID) {
+		if slices.ContainsFunc(c.m.Groups.At, func(l *model.Level) bool { return l.ID == s.Level }) {
+			gv.Homes = append(gv.Homes, option{Value: s.ID, Label: c.scopeLabel(s)})
+		}
+		if slices.Contains(c.m.Groups.BindableAt, s.Level) {
+			p := place{Scope: s, Label: c.scopeLabel(s)}
+			if c.m.Groups.DefaultRole {
+				p.Choices = append(p.Choices, roleChoice{Value: "", Label: "Each member's default role"})
+			}
+			for _, ch := range c.choices(v, s, custom) {
+				if !strings.HasPrefix(ch.Value, "*:") {
+					p.Choices = append(p.Choices, ch)
+				}
+			}
+			gv.Places = append(gv.Places, p)
+		}
+	}
+	return gv
+}
+
+// groups lists the organization's groups or teams, with a form to create
+// one where the model offers it.
+func (c *Console) groups(w http.ResponseWriter, r *http.Request, v *view) {
 	if err := c.o.Admin.May(r.Context(), v.Actor, v.Org.ID, "view_members"); err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "groups", &groupsView{view: v, Groups: v.Engine.Groups(v.Org.ID)})
+	gv := c.groupsData(v)
+	gv.Groups = v.Engine.Groups(v.Org.ID)
+	c.render(w, r, http.StatusOK, "groups", gv)
 }
 
-// group shows a group: its members, and the roles it holds where
-// (projects it is assigned, resources assigned to it).
+// group shows a group: its members, the nodes it is assigned to with the
+// role it holds there, and the resources assigned to it; with forms for
+// what the model lets one change.
 func (c *Console) group(w http.ResponseWriter, r *http.Request, v *view) {
-	c.groupPage(w, r, v, "")
+	c.groupPage(w, r, v, nil)
 }
 
-func (c *Console) groupPage(w http.ResponseWriter, r *http.Request, v *view, errMsg string) {
-	v.Tab = "groups"
+// groupPage renders a group's page; a refusal (from fill) is a 409 shown
+// next to the form that caused it.
+func (c *Console) groupPage(w http.ResponseWriter, r *http.Request, v *view, fill func(*groupsView)) {
 	if err := c.o.Admin.May(r.Context(), v.Actor, v.Org.ID, "view_members"); err != nil {
 		c.fail(w, r, v, err)
 		return
@@ -46,15 +96,99 @@ func (c *Console) groupPage(w http.ResponseWriter, r *http.Request, v *view, err
 		c.fail(w, r, v, rolecall.E("console", rolecall.NotFound, r.PathValue("group"), "no such "+strings.ToLower(v.Words.Group)))
 		return
 	}
-	gv := &groupsView{view: v, Group: g, Error: errMsg}
+	gv := c.groupsData(v)
+	gv.Group = g
 	for _, b := range v.Engine.Bindings(rolecall.GroupSubject(g.ID), v.Org.ID) {
 		gv.Held = append(gv.Held, c.held(v, b, ""))
 	}
+	gv.Resources, gv.ResourceCount = v.Engine.GroupResources(g.ID, groupResources)
 	status := http.StatusOK
-	if errMsg != "" {
+	if fill != nil {
+		fill(gv)
 		status = http.StatusConflict
 	}
 	c.render(w, r, status, "group", gv)
+}
+
+// groupAct performs an act on a group from one of its page's forms: on
+// success back to the page (or, for a new group, its page; for a deleted
+// one, the list); a refusal is shown next to the form, nothing written.
+func (c *Console) groupAct(w http.ResponseWriter, r *http.Request, v *view) {
+	form := r.PathValue("form")
+	group := r.PathValue("group")
+	req := admin.Request{Org: v.Org.ID, Group: group}
+	var setErr func(gv *groupsView) *string
+	switch form {
+	case "rename":
+		req.Act, req.Name = "rename_group", strings.TrimSpace(r.FormValue("name"))
+		setErr = func(gv *groupsView) *string { return &gv.RenameErr }
+	case "delete":
+		req.Act = "delete_group"
+		setErr = func(gv *groupsView) *string { return &gv.RenameErr }
+	case "bind":
+		req.Act, req.Scope, req.Role = "bind_group", r.FormValue("scope"), r.FormValue("role")
+		setErr = func(gv *groupsView) *string { return &gv.BindErr }
+	case "unbind":
+		req.Act, req.Scope = "unbind_group", r.FormValue("scope")
+		setErr = func(gv *groupsView) *string { return &gv.BindErr }
+	case "resources":
+		req.Act = "assign_resource_group"
+		setErr = func(gv *groupsView) *string { return &gv.AssignErr }
+		ref, err := rolecall.ParseResourceRef(strings.TrimSpace(r.FormValue("resource")))
+		if err != nil {
+			c.groupPage(w, r, v, func(gv *groupsView) {
+				gv.AssignErr, gv.Field["resource"] = `Give the resource as "type:id".`, r.FormValue("resource")
+			})
+			return
+		}
+		req.Resource = &ref
+	default:
+		c.fail(w, r, v, rolecall.E("console", rolecall.NotFound, form, "no such form"))
+		return
+	}
+	if _, err := c.o.Admin.Do(r.Context(), v.Actor, req); err != nil {
+		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+			c.fail(w, r, v, err)
+			return
+		}
+		v.Engine = c.o.Live.Engine()
+		c.groupPage(w, r, v, func(gv *groupsView) {
+			*setErr(gv) = rolecall.Message(err)
+			for _, f := range []string{"name", "scope", "role", "resource"} {
+				gv.Field[f] = r.FormValue(f)
+			}
+		})
+		return
+	}
+	if form == "delete" {
+		http.Redirect(w, r, v.Base+"/groups", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, v.Base+"/groups/"+url.PathEscape(group), http.StatusSeeOther)
+}
+
+// createGroup creates a group at a node; its page follows.
+func (c *Console) createGroup(w http.ResponseWriter, r *http.Request, v *view) {
+	name, scope := strings.TrimSpace(r.FormValue("name")), r.FormValue("scope")
+	var err error
+	var res admin.Result
+	if name == "" {
+		err = rolecall.E("console", rolecall.Invalid, "name", "give the "+strings.ToLower(v.Words.Group)+" a name")
+	} else {
+		res, err = c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: "create_group", Org: v.Org.ID, Scope: scope, Name: name})
+	}
+	if err != nil {
+		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+			c.fail(w, r, v, err)
+			return
+		}
+		gv := c.groupsData(v)
+		gv.Groups = c.o.Live.Engine().Groups(v.Org.ID)
+		gv.CreateErr, gv.Field["name"], gv.Field["scope"] = rolecall.Message(err), name, scope
+		c.render(w, r, http.StatusBadRequest, "groups", gv)
+		return
+	}
+	http.Redirect(w, r, v.Base+"/groups/"+url.PathEscape(strings.TrimPrefix(res.Audit.Target, "group ")), http.StatusSeeOther)
 }
 
 // groupMember adds a member to a group or removes one.
@@ -74,7 +208,7 @@ func (c *Console) groupMember(w http.ResponseWriter, r *http.Request, v *view) {
 			return
 		}
 		v.Engine = c.o.Live.Engine()
-		c.groupPage(w, r, v, rolecall.Message(err))
+		c.groupPage(w, r, v, func(gv *groupsView) { gv.Error, gv.Field["user"] = rolecall.Message(err), r.FormValue("user") })
 		return
 	}
 	http.Redirect(w, r, v.Base+"/groups/"+r.PathValue("group"), http.StatusSeeOther)
