@@ -229,7 +229,9 @@ func (e *Engine) GroupResources(group string, limit int) (refs []rolecall.Resour
 		total++
 		refs = append(refs, rolecall.ResourceRef{Type: rr.typ.ID, ID: rr.id})
 	}
-	slices.SortFunc(refs, func(a, b rolecall.ResourceRef) int { return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(refs, func(a, b rolecall.ResourceRef) int {
+		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
+	})
 	if len(refs) > limit {
 		refs = refs[:limit]
 	}
