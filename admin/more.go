@@ -569,3 +569,29 @@ func (s *Service) Invitations(ctx context.Context, a Actor, org string) ([]rolec
 	slices.SortFunc(out, func(a, b rolecall.Invitation) int { return b.Created.Compare(a.Created) })
 	return out, err
 }
+
+// Domains lists the email domains an organization registered (users with
+// an address there join it), by name, to those who may list its members.
+func (s *Service) Domains(ctx context.Context, a Actor, org string) ([]rolecall.Domain, error) {
+	if err := s.May(ctx, a, org, "view_members"); err != nil {
+		return nil, err
+	}
+	var out []rolecall.Domain
+	_, err := s.st.Update(ctx, func(tx rolecall.Tx) error {
+		out = out[:0]
+		ks, err := tx.Find(rolecall.Filter{Kind: rolecall.ObjDomain, Org: org})
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			var d rolecall.Domain
+			if _, err := tx.Get(rolecall.ObjDomain, k, &d); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b rolecall.Domain) int { return strings.Compare(a.Domain, b.Domain) })
+	return out, err
+}

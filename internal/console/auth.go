@@ -83,6 +83,8 @@ type session struct {
 	Created     time.Time `json:"created"`
 	Seen        time.Time `json:"seen"`
 	NeedsCode   bool      `json:"needs_code,omitempty"`
+	// Setup marks a set-password link: it signs nobody in.
+	Setup bool `json:"setup,omitempty"`
 	FailedCodes int       `json:"failed_codes,omitempty"`
 }
 
@@ -101,9 +103,7 @@ func (c *Console) newSession(w http.ResponseWriter, r *http.Request, s session) 
 	if old, err := r.Cookie(cookieName); err == nil {
 		c.o.Creds.DeleteSession(r.Context(), tokenKey(old.Value))
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token := newToken()
 	now := c.o.Now()
 	s.Created, s.Seen = now, now
 	if err := c.saveSession(r, token, s); err != nil {
@@ -112,6 +112,13 @@ func (c *Console) newSession(w http.ResponseWriter, r *http.Request, s session) 
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true, Secure: c.o.Secure || r.TLS != nil,
 		SameSite: http.SameSiteLaxMode})
 	return nil
+}
+
+// newToken returns a random token: 32 bytes, URL-safe base64.
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func (c *Console) saveSession(r *http.Request, token string, s session) error {
@@ -131,7 +138,7 @@ func (c *Console) current(r *http.Request) (string, *session, error) {
 		return "", nil, err
 	}
 	var s session
-	if err := json.Unmarshal(data, &s); err != nil {
+	if err := json.Unmarshal(data, &s); err != nil || s.Setup {
 		return "", nil, nil
 	}
 	now := c.o.Now()

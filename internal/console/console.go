@@ -90,6 +90,8 @@ func New(o Options) (*Console, error) {
 	mux.HandleFunc("POST /signout", c.signout)
 	mux.HandleFunc("GET /join/{token}", c.joinPage)
 	mux.HandleFunc("POST /join/{token}", c.join)
+	mux.HandleFunc("GET /setup/{token}", c.setupPage)
+	mux.HandleFunc("POST /setup/{token}", c.setup)
 	mux.HandleFunc("GET /{$}", c.authed(c.home))
 	mux.HandleFunc("GET /account", c.authed(c.account))
 	mux.HandleFunc("POST /account/password", c.authed(c.changePassword))
@@ -108,6 +110,9 @@ func New(o Options) (*Console, error) {
 	org("POST /members/{user}/roles/remove", c.removeRole)
 	org("POST /members/{user}/remove", c.removeMember)
 	org("POST /invitations", c.invite)
+	org("POST /users", c.createUser)
+	org("GET /domains", c.domains)
+	org("POST /domains/{act}", c.changeDomain)
 	org("POST /invitations/{act}", c.changeInvitation)
 	org("GET /groups", c.groups)
 	org("GET /groups/{group}", c.group)
@@ -174,8 +179,9 @@ type view struct {
 	Actor     admin.Actor
 	Engine    *engine.Engine
 	Revision  rolecall.Revision
-	HasOffers bool
-	Flash     string
+	HasOffers  bool
+	HasDomains bool
+	Flash      string
 }
 
 // words are the model's names for the console's nouns: a Labelbox model
@@ -218,6 +224,7 @@ func (c *Console) inOrg(h func(http.ResponseWriter, *http.Request, *view)) func(
 			return
 		}
 		v := &view{Who: p, Org: org, Base: "/o/" + id, Words: c.words, Engine: e, Revision: e.Revision, HasOffers: len(c.m.Offers) > 0}
+		_, v.HasDomains = c.m.Act("add_domain")
 		v.Actor = admin.Actor{User: p.User, Operator: p.Operator}
 		if !p.Operator {
 			v.Actor.Org = id

@@ -126,9 +126,36 @@ type membersView struct {
 	CanInvite      bool
 	InviteErr      string
 	InviteEmail    string
-	// Link is an invitation's link, shown once after it is made, for
-	// LinkFor.
-	Link, LinkFor string
+	// Link is an invitation's link (LinkKind "") or a new account's
+	// set-password link (LinkKind "account"), shown once after it is
+	// made, for LinkFor.
+	Link, LinkFor, LinkKind string
+	// CanCreateUser offers the form that makes an account, at one of
+	// UserPlaces ("" first for the operator: no node); CreateErr is its
+	// refusal and NewUser its fields as sent.
+	CanCreateUser bool
+	UserPlaces    []option
+	CreateErr     string
+	NewUser       map[string]string
+}
+
+// membersExtras fills what the members page shows beside the list: the
+// pending invitations and the forms the model offers.
+func (c *Console) membersExtras(r *http.Request, v *view, mv *membersView) {
+	mv.Invitations, _ = c.o.Admin.Invitations(r.Context(), v.Actor, v.Org.ID)
+	_, mv.CanInvite = c.m.Act("invite")
+	_, mv.CanCreateUser = c.m.Act("create_user")
+	if mv.CanCreateUser {
+		if v.Who.Operator {
+			mv.UserPlaces = append(mv.UserPlaces, option{Value: "", Label: "No " + strings.ToLower(v.Words.Node) + " (joins by email domain, or later)"})
+		}
+		for _, s := range v.Engine.Scopes(v.Org.ID) {
+			mv.UserPlaces = append(mv.UserPlaces, option{Value: s.ID, Label: c.scopeLabel(s)})
+		}
+	}
+	if mv.NewUser == nil {
+		mv.NewUser = map[string]string{}
+	}
 }
 
 // defaultPlace is the node whose roles the member list shows first: the
@@ -176,10 +203,7 @@ func (c *Console) members(w http.ResponseWriter, r *http.Request, v *view) {
 		c.fail(w, r, v, err)
 		return
 	}
-	if invs, err := c.o.Admin.Invitations(r.Context(), v.Actor, v.Org.ID); err == nil {
-		mv.Invitations = invs
-	}
-	_, mv.CanInvite = c.m.Act("invite")
+	c.membersExtras(r, v, mv)
 	c.render(w, r, http.StatusOK, "members", mv)
 }
 
@@ -425,8 +449,7 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, v *view) {
 		c.fail(w, r, v, e2)
 		return
 	}
-	mv.Invitations, _ = c.o.Admin.Invitations(r.Context(), v.Actor, v.Org.ID)
-	_, mv.CanInvite = c.m.Act("invite")
+	c.membersExtras(r, v, mv)
 	mv.InviteErr, mv.InviteEmail = rolecall.Message(err), email
 	c.render(w, r, http.StatusBadRequest, "members", mv)
 }
@@ -439,8 +462,7 @@ func (c *Console) showLink(w http.ResponseWriter, r *http.Request, v *view, emai
 		c.fail(w, r, v, err)
 		return
 	}
-	mv.Invitations, _ = c.o.Admin.Invitations(r.Context(), v.Actor, v.Org.ID)
-	_, mv.CanInvite = c.m.Act("invite")
+	c.membersExtras(r, v, mv)
 	mv.LinkFor, mv.Link = email, c.publicURL(r)+"/join/"+token
 	c.render(w, r, http.StatusOK, "members", mv)
 }
