@@ -78,14 +78,14 @@ type who struct {
 // token): who, since when, last seen, and whether the one-time code is
 // still to be given.
 type session struct {
-	User        string    `json:"user,omitempty"`
-	Operator    bool      `json:"operator,omitempty"`
-	Created     time.Time `json:"created"`
-	Seen        time.Time `json:"seen"`
-	NeedsCode   bool      `json:"needs_code,omitempty"`
+	User      string    `json:"user,omitempty"`
+	Operator  bool      `json:"operator,omitempty"`
+	Created   time.Time `json:"created"`
+	Seen      time.Time `json:"seen"`
+	NeedsCode bool      `json:"needs_code,omitempty"`
 	// Setup marks a set-password link: it signs nobody in.
-	Setup bool `json:"setup,omitempty"`
-	FailedCodes int       `json:"failed_codes,omitempty"`
+	Setup       bool `json:"setup,omitempty"`
+	FailedCodes int  `json:"failed_codes,omitempty"`
 }
 
 const cookieName = "rolecall_session"

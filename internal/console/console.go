@@ -170,15 +170,15 @@ func cacheFor(d time.Duration, h http.Handler) http.Handler {
 // in, the organization, the model's words for its levels, and the
 // navigation.
 type view struct {
-	Who       *who
-	Org       rolecall.Scope
-	Orgs      []rolecall.Scope
-	Base      string // "/o/{org}"
-	Tab       string
-	Words     words
-	Actor     admin.Actor
-	Engine    *engine.Engine
-	Revision  rolecall.Revision
+	Who        *who
+	Org        rolecall.Scope
+	Orgs       []rolecall.Scope
+	Base       string // "/o/{org}"
+	Tab        string
+	Words      words
+	Actor      admin.Actor
+	Engine     *engine.Engine
+	Revision   rolecall.Revision
 	HasOffers  bool
 	HasDomains bool
 	Flash      string
