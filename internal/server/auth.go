@@ -135,12 +135,26 @@ func authn(cache *keyCache, live *engine.Live) connect.ServerInterceptor {
 			if err != nil {
 				return err
 			}
+			if err := served(live, p); err != nil {
+				return err
+			}
 			if !p.Operator && !live.Engine().MemberOf(p.User, p.Org) {
 				return connect.NewError(connect.CodeUnauthenticated, "the API key's user is no longer a member of "+p.Org)
 			}
 			return next(withPrincipal(ctx, p), spec, stream)
 		}
 	}
+}
+
+// served refuses the key of an organization this replica does not hold
+// (serve --orgs names others): its calls belong on a replica that does,
+// and answering them here would answer from no data.
+func served(live *engine.Live, p Principal) error {
+	if p.Operator || live.Holds(p.Org) {
+		return nil
+	}
+	return connect.NewError(connect.CodeUnavailable, fmt.Sprintf("organization %s is not served by this replica, which serves only %s (serve --orgs); send its calls to a replica that serves it",
+		p.Org, strings.Join(live.Orgs(), ", ")))
 }
 
 // inOrg refuses, as not found, what an organization's key asks about
@@ -159,6 +173,14 @@ func httpAuthn(cache *keyCache, live *engine.Live) func(http.Handler) http.Handl
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := cache.authenticate(r.Context(), r.Header.Get("Authorization"))
+			if err == nil {
+				if err := served(live, p); err != nil {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					fmt.Fprintf(w, "{\"error\":%q}\n", err.(*connect.Error).Message())
+					return
+				}
+			}
 			if err == nil && !p.Operator && !live.Engine().MemberOf(p.User, p.Org) {
 				err = errors.New("the API key's user is no longer a member of " + p.Org)
 			}

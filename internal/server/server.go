@@ -55,7 +55,9 @@ type Options struct {
 // (HTTP/JSON POST to /rolecall.v1.AuthzService/Check, ...), every call
 // authenticated by an API key ("Authorization: Bearer rck_..."), plus the
 // gRPC health protocol, server reflection, GET /healthz reporting the
-// index's revision, and GET /metrics for Prometheus.
+// index's revision, the store's head and how far the index is behind it
+// (503 while the store cannot be read), and GET /metrics for Prometheus
+// (the same, plus each applied revision's replication lag).
 func Handler(o Options) http.Handler {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 4 << 20
@@ -86,8 +88,13 @@ func Handler(o Options) http.Handler {
 		return p.Org, p.Operator
 	}}, httpAuthn(keys, o.Live))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		st := readState(o.Live, o.Store)
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"status": "serving", "revision": o.Live.Revision()})
+		if !st.StoreUp {
+			// a router should send fresh reads and writes elsewhere
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(st)
 	})
 	if o.Console != nil {
 		mux.Handle("/", o.Console)
