@@ -45,7 +45,7 @@ func TestReplicaState(t *testing.T) {
 		Status    string
 		Revision  rolecall.Revision
 		Head      rolecall.Revision
-		Lag       uint64 `json:"lag_revisions"`
+		Lag       uint64  `json:"lag_revisions"`
 		Staleness float64 `json:"staleness_seconds"`
 		StoreUp   bool    `json:"store_up"`
 	}
