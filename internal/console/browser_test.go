@@ -271,3 +271,94 @@ func mustPerm(t *testing.T, e *env, id string) int {
 	}
 	return p.Index
 }
+
+// activeID reads the id of the focused element.
+func activeID(out *string) chromedp.Action {
+	return chromedp.Evaluate(`document.activeElement ? document.activeElement.id : ""`, out)
+}
+
+// TestBrowserKeyboardInvitation: with the keyboard alone an admin signs
+// in (Tab between the fields, Enter submits), moves from the search box to
+// the role place picker, and sends an invitation; the invitee, signed out,
+// opens the link, chooses a name and password with the keyboard, and lands
+// in the organization signed in. The profile and group pages are shot on
+// the way.
+func TestBrowserKeyboardInvitation(t *testing.T) {
+	e := newEnv(t, "labelbox", "ana")
+	ctx := browser(t)
+	var afterLogin, afterSearch, link, landed string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(e.URL+"/signin"),
+		chromedp.WaitVisible("#login", chromedp.ByID),
+		chromedp.Focus("#login", chromedp.ByID),
+		chromedp.KeyEvent("ana"),
+		chromedp.KeyEvent("\t"),
+		activeID(&afterLogin),
+		chromedp.KeyEvent(e.pw["ana"]),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible("nav.tabs", chromedp.ByQuery),
+		chromedp.Navigate(e.URL+"/o/acme/members"),
+		chromedp.WaitVisible("#q", chromedp.ByID),
+		chromedp.Focus("#q", chromedp.ByID),
+		chromedp.KeyEvent("\t"),
+		activeID(&afterSearch),
+		chromedp.Navigate(e.URL+"/o/acme/members/cleo"),
+		chromedp.WaitVisible("main h1", chromedp.ByQuery),
+		shot(t, "profile"),
+		chromedp.Navigate(e.URL+"/o/acme/groups/G1"),
+		chromedp.WaitVisible("#gm-h", chromedp.ByID),
+		shot(t, "group"),
+		chromedp.Navigate(e.URL+"/o/acme/members"),
+		chromedp.WaitVisible("#invite-email", chromedp.ByID),
+		chromedp.SetValue("#invite-scope", "W1", chromedp.ByID),
+		chromedp.Focus("#invite-email", chromedp.ByID),
+		chromedp.KeyEvent("kim@example.com"),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible("#invite-link-url", chromedp.ByID),
+		chromedp.Value("#invite-link-url", &link, chromedp.ByID),
+		shot(t, "invitation-link"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if afterLogin != "password" {
+		t.Errorf("Tab from the sign-in name went to %q, want the password", afterLogin)
+	}
+	if afterSearch != "at" {
+		t.Errorf("Tab from the search box went to %q, want the role place picker", afterSearch)
+	}
+	if !strings.Contains(link, "/join/") {
+		t.Fatalf("the invitation link: %q", link)
+	}
+	err = chromedp.Run(ctx,
+		chromedp.Evaluate(`document.querySelector("form[action='/signout'] button").click()`, nil),
+		chromedp.WaitVisible("#login", chromedp.ByID),
+		chromedp.Navigate(link),
+		chromedp.WaitVisible("#name", chromedp.ByID),
+		shot(t, "join"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAccessible(t, ctx, "textbox", "Your name")
+	err = chromedp.Run(ctx,
+		chromedp.Focus("#name", chromedp.ByID),
+		chromedp.KeyEvent("Kim"),
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent("kims long password"),
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent("kims long password"),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible("nav.tabs", chromedp.ByQuery),
+		chromedp.Location(&landed),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(landed, "/o/acme/") {
+		t.Errorf("after joining the invitee is at %s", landed)
+	}
+	if u, ok := e.Live.Engine().User("kim@example.com"); !ok || u.Name != "Kim" {
+		t.Errorf("the new account: %+v %v", u, ok)
+	}
+}
