@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -18,9 +21,12 @@ import (
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
+	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/console"
 	"github.com/rolecall/rolecall/internal/demo"
+	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/internal/server"
+	"github.com/rolecall/rolecall/model"
 )
 
 func serveCmd() *cobra.Command {
@@ -28,6 +34,7 @@ func serveCmd() *cobra.Command {
 	var addr, baseURL, config, otlp string
 	var seed, noConsole bool
 	var follow, grace time.Duration
+	var orgs []string
 	cmd := &cobra.Command{
 		Use:   "serve [--addr HOST:PORT] [--store S] [--model M]",
 		Short: "Serve the API: gRPC, gRPC-Web and HTTP/JSON on one port",
@@ -35,8 +42,15 @@ func serveCmd() *cobra.Command {
 /rolecall.v1.AuthzService/Check, ...), and GET /healthz. With no flags it runs
 on the embedded SQLite file ` + defaultStore + ` and the reinfer preset. The index
 follows the store's change log, so writes by other processes show up within
---follow. Every call needs an API key (rolecall key create). On SIGINT or SIGTERM it stops accepting calls, finishes the ones in
-flight (up to --grace), and exits.
+--follow. Several replicas may serve one PostgreSQL store: each builds its
+index from the database, then follows the change log; a read with a
+revision token waits until this replica has applied it, or fails as
+unavailable. --orgs makes a replica hold only some organizations (a router
+sends each organization's calls to the replicas that hold it; see
+docs/scaling.md). GET /healthz and /metrics report the index's revision and
+its lag behind the store. Every call needs an API key (rolecall key
+create). On SIGINT or SIGTERM it stops accepting calls, finishes the ones
+in flight (up to --grace), and exits.
 
 Every flag may also come from the environment (ROLECALL_STORE for --store,
 ROLECALL_BASE_URL for --base-url) or from a YAML file (--config or
@@ -57,7 +71,7 @@ the environment, which wins over the file.`,
 					return err
 				}
 			}
-			m, st, live, err := f.open(ctx)
+			m, st, live, err := openReplica(ctx, &f, orgs, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -95,7 +109,11 @@ the environment, which wins over the file.`,
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "serving model %s from %s on http://%s (revision %d)\n", live.Engine().Model().ID, storeName(f.store), ln.Addr(), live.Revision())
+			held := ""
+			if len(orgs) > 0 {
+				held = ", organizations " + strings.Join(live.Orgs(), ", ")
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "serving model %s from %s on http://%s (revision %d%s)\n", live.Engine().Model().ID, storeName(f.store), ln.Addr(), live.Revision(), held)
 			if ui != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "console: http://%s/\n", ln.Addr())
 			}
@@ -123,12 +141,41 @@ the environment, which wins over the file.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:7080", "where to listen")
 	cmd.Flags().BoolVar(&noConsole, "no-console", false, "serve the API only, without the web console at /")
 	cmd.Flags().BoolVar(&seed, "demo", false, "seed the preset's demo organization into an empty store, and print API keys to try it with")
-	cmd.Flags().DurationVar(&follow, "follow", 200*time.Millisecond, "how often to look for writes by other processes")
+	cmd.Flags().DurationVar(&follow, "follow", 20*time.Millisecond, "how often to read the store's change log for writes by other processes (replicas)")
+	cmd.Flags().StringSliceVar(&orgs, "orgs", nil, "hold and serve only these organizations (comma-separated ids); keys of others are refused as unavailable (default: every organization)")
 	cmd.Flags().StringVar(&baseURL, "base-url", "", "the public base URL, behind a TLS proxy: announced by the AuthZEN metadata and used in the console's invitation links (default: each request's own)")
 	cmd.Flags().StringVar(&otlp, "otlp-endpoint", "", "export a trace span per request over OTLP/HTTP to this URL (http://127.0.0.1:4318); the OTEL_EXPORTER_OTLP_* variables work too (default: no tracing)")
 	cmd.Flags().StringVar(&config, "config", "", "a YAML file of settings, keyed by flag name")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long in-flight calls may take to finish on shutdown")
 	return cmd
+}
+
+// openReplica opens the model, the store and the index as storeFlags.open
+// does, holding only the organizations named (all when none are).
+func openReplica(ctx context.Context, f *storeFlags, orgs []string, warn io.Writer) (*model.Model, rolecall.Store, *engine.Live, error) {
+	if len(orgs) == 0 {
+		return f.open(ctx)
+	}
+	m, err := modelfile.Open(f.model)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStore(ctx, f.store)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	key := sha256.Sum256([]byte("rolecall cursors " + f.store))
+	live, err := engine.Open(ctx, m, st, engine.Options{CursorKey: key[:], Orgs: orgs})
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	for _, o := range orgs {
+		if !slices.Contains(live.Engine().Tenants(), o) {
+			fmt.Fprintf(warn, "note: --orgs names %s, which the store does not hold yet; its data will be served once written\n", o)
+		}
+	}
+	return m, st, live, nil
 }
 
 // expireSessions deletes expired console sessions every hour.
