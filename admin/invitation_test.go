@@ -113,3 +113,18 @@ func TestInvitationLink(t *testing.T) {
 		t.Fatalf("olga accepting her link: %q, %v", res.User, err)
 	}
 }
+
+// TestCustomRoleNotNamedLikeABuiltIn: a custom role cannot take the id of
+// one of the model's built-in roles (it would shadow it in every list).
+func TestCustomRoleNotNamedLikeABuiltIn(t *testing.T) {
+	ctx := context.Background()
+	svc, w := openPreset(t, "inbox")
+	head, _ := w.Store.Head(ctx)
+	_, err := svc.Do(ctx, admin.Actor{User: "ann"}, admin.Request{Act: "create_custom_role", Org: "acme", Name: "Administrator", Permissions: []string{"documents.view"}})
+	if rolecall.KindOf(err) != rolecall.Conflict || !strings.Contains(err.Error(), "built-in role administrator") {
+		t.Fatalf("a custom role named Administrator: %v", err)
+	}
+	if h, _ := w.Store.Head(ctx); h != head {
+		t.Fatal("the refused role was written")
+	}
+}

@@ -61,6 +61,10 @@ func (x *acting) createCustomRole() error {
 	if err := x.immutableRole(x.r.Role); err != nil {
 		return err
 	}
+	if m, ok := x.s.m.Role(x.r.Role); ok && m.Kind != model.Custom {
+		return rolecall.E(x.op, rolecall.Conflict, "role "+x.r.Role,
+			fmt.Sprintf("model %s has a built-in role %s (%s); give the custom role another name", x.s.m.ID, x.r.Role, firstNonEmpty(m.Name, m.ID)))
+	}
 	if err := x.planAllows(ch, cr.Feature, "custom roles"); err != nil {
 		return err
 	}
