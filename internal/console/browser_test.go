@@ -15,6 +15,7 @@ import (
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
+	"github.com/rolecall/rolecall/internal/console"
 )
 
 // Screenshots go to the directory -screenshots names (docs/console to
@@ -360,5 +361,58 @@ func TestBrowserKeyboardInvitation(t *testing.T) {
 	}
 	if u, ok := e.Live.Engine().User("kim@example.com"); !ok || u.Name != "Kim" {
 		t.Errorf("the new account: %+v %v", u, ok)
+	}
+}
+
+// TestBrowserOperatorAccounts: the InfoSum operator registers an email
+// domain and makes an account at it; its person sets a password through
+// the link. The domains, teams, account and set-password pages are shot.
+func TestBrowserOperatorAccounts(t *testing.T) {
+	e := newEnv(t, "infosum", "olivia")
+	ctx := browser(t)
+	var link, landed string
+	err := chromedp.Run(ctx,
+		e.signIn(console.OperatorLogin),
+		chromedp.Navigate(e.URL+"/o/acme/domains"),
+		chromedp.WaitVisible("#domain", chromedp.ByID),
+		chromedp.SendKeys("#domain", "acme-labs.io\r", chromedp.ByID),
+		chromedp.WaitVisible(`//td[text()="acme-labs.io"]`, chromedp.BySearch),
+		shot(t, "domains"),
+		chromedp.Navigate(e.URL+"/o/acme/groups"),
+		chromedp.WaitVisible("#group-name", chromedp.ByID),
+		shot(t, "groups"),
+		chromedp.Navigate(e.URL+"/o/acme/members"),
+		chromedp.WaitVisible("#new-user", chromedp.ByID),
+		chromedp.SendKeys("#new-user", "nora", chromedp.ByID),
+		chromedp.SendKeys("#new-name", "Nora", chromedp.ByID),
+		chromedp.SendKeys("#new-email", "nora@acme-labs.io\r", chromedp.ByID),
+		chromedp.WaitVisible("#invite-link-url", chromedp.ByID),
+		chromedp.Value("#invite-link-url", &link, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelector("form[action='/signout'] button").click()`, nil),
+		chromedp.WaitVisible("#login", chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(link, "/setup/") {
+		t.Fatalf("the set-password link: %q", link)
+	}
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible("#password", chromedp.ByID),
+		shot(t, "setup"),
+		chromedp.SendKeys("#password", "noras own password", chromedp.ByID),
+		chromedp.SendKeys("#confirm", "noras own password\r", chromedp.ByID),
+		chromedp.WaitVisible("nav.tabs", chromedp.ByQuery),
+		chromedp.Location(&landed),
+		chromedp.Navigate(e.URL+"/account"),
+		chromedp.WaitVisible("main h1", chromedp.ByQuery),
+		shot(t, "account"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(landed, "/o/acme/") {
+		t.Errorf("after setting the password nora is at %s", landed)
 	}
 }
