@@ -114,6 +114,18 @@ func (c *Console) newSession(w http.ResponseWriter, r *http.Request, s session) 
 	return nil
 }
 
+// newPasswordError says what is wrong with a new password and its
+// confirmation, or "" when nothing is.
+func newPasswordError(pw, confirm string) string {
+	switch {
+	case len([]rune(pw)) < MinPassword:
+		return fmt.Sprintf("The password is too short: use at least %d characters.", MinPassword)
+	case pw != confirm:
+		return "The two passwords differ."
+	}
+	return ""
+}
+
 // newToken returns a random token: 32 bytes, URL-safe base64.
 func newToken() string {
 	b := make([]byte, 32)
@@ -376,15 +388,12 @@ func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, p *who)
 		return
 	}
 	pw := r.FormValue("new")
-	switch {
-	case !found || !checkPassword(cred.Password, r.FormValue("current")):
+	if !found || !checkPassword(cred.Password, r.FormValue("current")) {
 		c.accountPage(w, r, p, accountView{PasswordErr: "The current password is wrong."})
 		return
-	case len([]rune(pw)) < MinPassword:
-		c.accountPage(w, r, p, accountView{PasswordErr: fmt.Sprintf("The new password is too short: use at least %d characters.", MinPassword)})
-		return
-	case pw != r.FormValue("confirm"):
-		c.accountPage(w, r, p, accountView{PasswordErr: "The two new passwords differ."})
+	}
+	if msg := newPasswordError(pw, r.FormValue("confirm")); msg != "" {
+		c.accountPage(w, r, p, accountView{PasswordErr: msg})
 		return
 	}
 	cred.Password, cred.Updated = HashPassword(pw), c.o.Now().UTC()

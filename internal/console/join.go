@@ -137,12 +137,8 @@ func (c *Console) join(w http.ResponseWriter, r *http.Request) {
 	// "new" or "password": choose a password
 	jv.Name = strings.TrimSpace(r.FormValue("name"))
 	pw := r.FormValue("password")
-	switch {
-	case len([]rune(pw)) < MinPassword:
-		jv.PasswordErr = fmt.Sprintf("The password is too short: use at least %d characters.", MinPassword)
-	case pw != r.FormValue("confirm"):
-		jv.PasswordErr = "The two passwords differ."
-	case len(jv.Name) > 200:
+	jv.PasswordErr = newPasswordError(pw, r.FormValue("confirm"))
+	if len(jv.Name) > 200 {
 		jv.NameErr = "The name is too long: use at most 200 characters."
 	}
 	if jv.PasswordErr != "" || jv.NameErr != "" {

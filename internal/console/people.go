@@ -2,7 +2,6 @@ package console
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -118,13 +117,7 @@ func (c *Console) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pw := r.FormValue("password")
-	switch {
-	case len([]rune(pw)) < MinPassword:
-		sv.PasswordErr = fmt.Sprintf("The password is too short: use at least %d characters.", MinPassword)
-	case pw != r.FormValue("confirm"):
-		sv.PasswordErr = "The two passwords differ."
-	}
-	if sv.PasswordErr != "" {
+	if sv.PasswordErr = newPasswordError(pw, r.FormValue("confirm")); sv.PasswordErr != "" {
 		c.render(w, r, http.StatusBadRequest, "setup", sv)
 		return
 	}
