@@ -144,4 +144,3 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	}
 	t.Logf("writes: %s", &l.writes)
 }
-
