@@ -73,6 +73,7 @@ func newCluster(t testing.TB) *cluster {
 // replica is one `rolecall serve` process.
 type replica struct {
 	c      *cluster
+	env    []string // added to the test's environment
 	args   []string
 	name   string
 	addr   string // http://127.0.0.1:PORT
@@ -104,7 +105,13 @@ func (s *syncBuffer) String() string {
 // test ends, and its log printed if the test failed.
 func (c *cluster) start(name string, args ...string) *replica {
 	c.t.Helper()
-	r := &replica{c: c, name: name, args: args, log: &syncBuffer{}}
+	return c.startEnv(nil, name, args...)
+}
+
+// startEnv starts a replica with variables added to its environment.
+func (c *cluster) startEnv(env []string, name string, args ...string) *replica {
+	c.t.Helper()
+	r := &replica{c: c, name: name, env: env, args: args, log: &syncBuffer{}}
 	r.launch("127.0.0.1:0")
 	c.t.Cleanup(func() {
 		r.kill()
@@ -122,6 +129,7 @@ func (r *replica) launch(addr string) {
 	args := append([]string{"serve", "--store", r.c.dsn, "--model", r.c.model, "--addr", addr, "--no-console"}, r.args...)
 	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
+	cmd.Env = append(os.Environ(), r.env...)
 	cmd.Stderr = r.log
 	out, err := cmd.StdoutPipe()
 	if err != nil {
