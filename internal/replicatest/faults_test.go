@@ -16,9 +16,9 @@ import (
 
 // tally counts what one replica answered under load.
 type tally struct {
-	ok, unavailable, wrong, failed atomic.Int64
-	mu                             sync.Mutex
-	firstWrong, firstFailed        string
+	ok, unavailable, wrong, failed            atomic.Int64
+	mu                                        sync.Mutex
+	firstWrong, firstFailed, firstUnavailable string
 }
 
 func (t *tally) record(err error, wrong string) {
@@ -32,7 +32,11 @@ func (t *tally) record(err error, wrong string) {
 			t.mu.Unlock()
 		}
 	case rolecall.KindOf(err) == rolecall.Unavailable:
-		t.unavailable.Add(1)
+		if t.unavailable.Add(1) == 1 {
+			t.mu.Lock()
+			t.firstUnavailable = err.Error()
+			t.mu.Unlock()
+		}
 	default:
 		if t.failed.Add(1) == 1 {
 			t.mu.Lock()
@@ -45,8 +49,8 @@ func (t *tally) record(err error, wrong string) {
 func (t *tally) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fmt.Sprintf("%d right, %d unavailable, %d wrong (first: %s), %d failed otherwise (first: %s)",
-		t.ok.Load(), t.unavailable.Load(), t.wrong.Load(), t.firstWrong, t.failed.Load(), t.firstFailed)
+	return fmt.Sprintf("%d right, %d unavailable (first: %s), %d wrong (first: %s), %d failed otherwise (first: %s)",
+		t.ok.Load(), t.unavailable.Load(), t.firstUnavailable, t.wrong.Load(), t.firstWrong, t.failed.Load(), t.firstFailed)
 }
 
 // load is a mixed load over replicas: each worker gives or takes its user's
@@ -90,7 +94,9 @@ func startLoad(t *testing.T, fixtureRev rolecall.Revision, writer *replica, repl
 	for _, r := range replicas {
 		l.tallies[r] = &tally{}
 	}
-	call := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 2*time.Second) }
+	// a generous deadline: the test shares the machine with other tests'
+	// processes, and a call that misses it is counted unavailable
+	call := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 10*time.Second) }
 	for w := range workers {
 		l.wg.Go(func() {
 			p, bob, ds := fmt.Sprintf("p%d", w), fmt.Sprintf("bob%d", w), fmt.Sprintf("ds%d", w)
