@@ -184,9 +184,18 @@ func (s *Service) DoAll(ctx context.Context, a Actor, rs []Request) ([]Result, e
 		rev, err = s.st.Update(ctx, func(tx rolecall.Tx) error {
 			e := s.live.Engine()
 			// the engine that authorizes must reflect everything committed
-			// before this transaction
+			// before this transaction. When another write committed since
+			// the sync above, the index catches up now: this transaction
+			// holds the store's write lock, so nothing more commits before
+			// it, and the changes it reads are all committed.
 			if e.Revision+1 != tx.Revision() {
-				return errStale
+				ce, err := s.live.AtLeast(ctx, tx.Revision()-1)
+				if err != nil {
+					return err
+				}
+				if e = ce; e.Revision+1 != tx.Revision() {
+					return errStale
+				}
 			}
 			for i, st := range steps {
 				xs[i] = &acting{s: s, ctx: ctx, tx: tx, e: e, actor: a, r: st.r, act: st.act, op: st.op}

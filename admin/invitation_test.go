@@ -2,7 +2,9 @@ package admin_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rolecall/rolecall"
@@ -126,5 +128,40 @@ func TestCustomRoleNotNamedLikeABuiltIn(t *testing.T) {
 	}
 	if h, _ := w.Store.Head(ctx); h != head {
 		t.Fatal("the refused role was written")
+	}
+}
+
+// TestManyConcurrentWriters: acts from several writers at once all commit; none
+// is refused because another committed between its sync and its
+// transaction.
+func TestManyConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	svc, w := openPreset(t, "labelbox")
+	const writers, each = 4, 25
+	errs := make(chan error, writers*each)
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				_, err := svc.Do(ctx, admin.Actor{User: "ana"}, admin.Request{Act: "invite", Email: fmt.Sprintf("w%d-%d@acme.io", g, i), Scope: "W1"})
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("an act among %d concurrent writers: %v", writers, err)
+		}
+	}
+	invs, err := svc.Invitations(ctx, admin.Actor{User: "ana"}, "acme")
+	if err != nil || len(invs) != writers*each {
+		t.Fatalf("%d invitations (%v), want %d", len(invs), err, writers*each)
+	}
+	if w.Live.Revision() == 0 {
+		t.Fatal("the index did not follow")
 	}
 }
