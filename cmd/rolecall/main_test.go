@@ -379,3 +379,14 @@ func TestInvitationLinkCLI(t *testing.T) {
 		t.Fatalf("invite join again: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestStoreNameHidesPassword: the store a server names in its output
+// shows no password.
+func TestStoreNameHidesPassword(t *testing.T) {
+	if got := storeName("postgres://app:s3cret@db:5432/rolecall?sslmode=disable"); strings.Contains(got, "s3cret") || !strings.Contains(got, "db:5432/rolecall") {
+		t.Fatalf("storeName shows %q", got)
+	}
+	if got := storeName("data/rolecall.db"); got != "data/rolecall.db" {
+		t.Fatalf("a file path became %q", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -194,9 +195,14 @@ func expireSessions(ctx context.Context, cs rolecall.Credentials, log *slog.Logg
 	}
 }
 
+// storeName names the store for people to read: a database URL without its
+// password.
 func storeName(s string) string {
 	if s == "" {
 		return defaultStore
+	}
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
 	}
 	return s
 }
