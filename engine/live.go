@@ -78,7 +78,7 @@ func Open(ctx context.Context, m *model.Model, r rolecall.Reader, opt Options) (
 		for _, o := range opt.Orgs {
 			l.orgs[o] = true
 		}
-		snap = onlyOrgs(snap, l.orgs)
+		snap = snap.Part(func(org string) bool { return l.orgs[org] })
 	}
 	e, err := New(m, snap)
 	if err != nil {

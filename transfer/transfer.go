@@ -266,23 +266,25 @@ func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, erro
 		n++
 		return enc.Encode(Line{Kind: kind, Value: raw})
 	}
+	if org != "" {
+		users := snap.Users
+		snap = snap.Part(func(o string) bool { return o == org })
+		// an organization's export carries the users who are its members
+		members := map[string]bool{}
+		for _, m := range snap.Memberships {
+			members[m.User] = true
+		}
+		snap.Users = nil
+		for _, u := range users {
+			if members[u.ID] {
+				snap.Users = append(snap.Users, u)
+			}
+		}
+	}
+	// scopes, parents first
 	parent := map[string]string{}
 	for _, sc := range snap.Scopes {
 		parent[sc.ID] = sc.Parent
-	}
-	orgOf := func(id string) string {
-		for i := 0; i < 64 && parent[id] != ""; i++ {
-			id = parent[id]
-		}
-		return id
-	}
-	inOrg := func(scope string) bool { return org == "" || orgOf(scope) == org }
-	// scopes, parents first
-	var scopes []rolecall.Scope
-	for _, sc := range snap.Scopes {
-		if inOrg(sc.ID) {
-			scopes = append(scopes, sc)
-		}
 	}
 	depth := func(id string) int {
 		d := 0
@@ -291,64 +293,32 @@ func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, erro
 		}
 		return d
 	}
+	scopes := slices.Clone(snap.Scopes)
 	slices.SortStableFunc(scopes, func(a, b rolecall.Scope) int { return depth(a.ID) - depth(b.ID) })
 	for _, sc := range scopes {
 		if err := put(rolecall.ObjScope, sc); err != nil {
 			return n, err
 		}
 	}
-	members := map[string]bool{}
-	for _, m := range snap.Memberships {
-		if inOrg(m.Scope) {
-			members[m.User] = true
-		}
-	}
 	for _, u := range snap.Users {
-		if org == "" || members[u.ID] {
-			if err := put(rolecall.ObjUser, u); err != nil {
-				return n, err
-			}
+		if err := put(rolecall.ObjUser, u); err != nil {
+			return n, err
 		}
 	}
 	for _, m := range snap.Memberships {
-		if inOrg(m.Scope) {
-			if err := put(rolecall.ObjMembership, m); err != nil {
-				return n, err
-			}
+		if err := put(rolecall.ObjMembership, m); err != nil {
+			return n, err
 		}
 	}
-	groups := map[string]bool{}
 	for _, g := range snap.Groups {
-		if inOrg(g.Scope) {
-			groups[g.ID] = true
-			if err := put(rolecall.ObjGroup, g); err != nil {
-				return n, err
-			}
+		if err := put(rolecall.ObjGroup, g); err != nil {
+			return n, err
 		}
 	}
 	for _, gm := range snap.GroupMembers {
-		if groups[gm.Group] {
-			if err := put(rolecall.ObjGroupMember, gm); err != nil {
-				return n, err
-			}
+		if err := put(rolecall.ObjGroupMember, gm); err != nil {
+			return n, err
 		}
-	}
-	// resources, parents first
-	homes := map[string]string{}
-	resParent := map[string]string{}
-	for _, r := range snap.Resources {
-		if r.Parent != nil {
-			resParent[r.Key()] = r.Parent.String()
-		} else {
-			homes[r.Key()] = r.Scope
-		}
-	}
-	homeOf := func(key string) (string, int) {
-		d := 0
-		for ; resParent[key] != "" && d < 64; d++ {
-			key = resParent[key]
-		}
-		return homes[key], d
 	}
 	// resources after everything they refer to (parent, inputs)
 	byKey := map[string]*rolecall.Resource{}
@@ -384,35 +354,23 @@ func ExportSnapshot(snap *rolecall.Snapshot, org string, w io.Writer) (int, erro
 		visit(&snap.Resources[i])
 	}
 	for _, r := range ordered {
-		if h, _ := homeOf(r.Key()); inOrg(h) {
-			if err := put(rolecall.ObjResource, *r); err != nil {
-				return n, err
-			}
+		if err := put(rolecall.ObjResource, *r); err != nil {
+			return n, err
 		}
 	}
 	for _, r := range snap.Roles {
-		if org == "" || r.Org == org {
-			if err := put(rolecall.ObjRole, r); err != nil {
-				return n, err
-			}
+		if err := put(rolecall.ObjRole, r); err != nil {
+			return n, err
 		}
 	}
 	for _, b := range snap.Bindings {
-		where := b.Scope
-		if b.Resource != nil {
-			where, _ = homeOf(b.Resource.String())
-		}
-		if inOrg(where) {
-			if err := put(rolecall.ObjBinding, b); err != nil {
-				return n, err
-			}
+		if err := put(rolecall.ObjBinding, b); err != nil {
+			return n, err
 		}
 	}
 	for _, o := range snap.Offers {
-		if h, _ := homeOf(o.Resource.String()); inOrg(h) {
-			if err := put(rolecall.ObjOffer, o); err != nil {
-				return n, err
-			}
+		if err := put(rolecall.ObjOffer, o); err != nil {
+			return n, err
 		}
 	}
 	if err := bw.Flush(); err != nil {
