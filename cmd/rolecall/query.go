@@ -31,6 +31,9 @@ type storeFlags struct {
 	atLeast uint64
 	wait    time.Duration
 	json    bool
+	// orgs, when set (serve --orgs), are the only organizations the
+	// index holds.
+	orgs []string
 }
 
 func (f *storeFlags) add(cmd *cobra.Command) {
@@ -86,7 +89,7 @@ func (f *storeFlags) open(ctx context.Context) (*model.Model, rolecall.Store, *e
 		return nil, nil, nil, err
 	}
 	key := sha256.Sum256([]byte("rolecall cursors " + f.store))
-	live, err := engine.Open(ctx, m, st, engine.Options{CursorKey: key[:]})
+	live, err := engine.Open(ctx, m, st, engine.Options{CursorKey: key[:], Orgs: f.orgs})
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err

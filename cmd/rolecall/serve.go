@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,12 +20,9 @@ import (
 
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
-	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/console"
 	"github.com/rolecall/rolecall/internal/demo"
-	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/internal/server"
-	"github.com/rolecall/rolecall/model"
 )
 
 func serveCmd() *cobra.Command {
@@ -35,7 +30,6 @@ func serveCmd() *cobra.Command {
 	var addr, baseURL, config, otlp string
 	var seed, noConsole bool
 	var follow, grace time.Duration
-	var orgs []string
 	cmd := &cobra.Command{
 		Use:   "serve [--addr HOST:PORT] [--store S] [--model M]",
 		Short: "Serve the API: gRPC, gRPC-Web and HTTP/JSON on one port",
@@ -72,9 +66,14 @@ the environment, which wins over the file.`,
 					return err
 				}
 			}
-			m, st, live, err := openReplica(ctx, &f, orgs, cmd.ErrOrStderr())
+			m, st, live, err := f.open(ctx)
 			if err != nil {
 				return err
+			}
+			for _, o := range f.orgs {
+				if !slices.Contains(live.Engine().Tenants(), o) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "note: --orgs names %s, which the store does not hold yet; its data will be served once written\n", o)
+				}
 			}
 			defer st.Close()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -111,7 +110,7 @@ the environment, which wins over the file.`,
 				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
 			held := ""
-			if len(orgs) > 0 {
+			if len(f.orgs) > 0 {
 				held = ", organizations " + strings.Join(live.Orgs(), ", ")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "serving model %s from %s on http://%s (revision %d%s)\n", live.Engine().Model().ID, storeName(f.store), ln.Addr(), live.Revision(), held)
@@ -143,40 +142,12 @@ the environment, which wins over the file.`,
 	cmd.Flags().BoolVar(&noConsole, "no-console", false, "serve the API only, without the web console at /")
 	cmd.Flags().BoolVar(&seed, "demo", false, "seed the preset's demo organization into an empty store, and print API keys to try it with")
 	cmd.Flags().DurationVar(&follow, "follow", 20*time.Millisecond, "how often to read the store's change log for writes by other processes (replicas)")
-	cmd.Flags().StringSliceVar(&orgs, "orgs", nil, "hold and serve only these organizations (comma-separated ids); keys of others are refused as unavailable (default: every organization)")
+	cmd.Flags().StringSliceVar(&f.orgs, "orgs", nil, "hold and serve only these organizations (comma-separated ids); keys of others are refused as unavailable (default: every organization)")
 	cmd.Flags().StringVar(&baseURL, "base-url", "", "the public base URL, behind a TLS proxy: announced by the AuthZEN metadata and used in the console's invitation links (default: each request's own)")
 	cmd.Flags().StringVar(&otlp, "otlp-endpoint", "", "export a trace span per request over OTLP/HTTP to this URL (http://127.0.0.1:4318); the OTEL_EXPORTER_OTLP_* variables work too (default: no tracing)")
 	cmd.Flags().StringVar(&config, "config", "", "a YAML file of settings, keyed by flag name")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long in-flight calls may take to finish on shutdown")
 	return cmd
-}
-
-// openReplica opens the model, the store and the index as storeFlags.open
-// does, holding only the organizations named (all when none are).
-func openReplica(ctx context.Context, f *storeFlags, orgs []string, warn io.Writer) (*model.Model, rolecall.Store, *engine.Live, error) {
-	if len(orgs) == 0 {
-		return f.open(ctx)
-	}
-	m, err := modelfile.Open(f.model)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	st, err := openStore(ctx, f.store)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	key := sha256.Sum256([]byte("rolecall cursors " + f.store))
-	live, err := engine.Open(ctx, m, st, engine.Options{CursorKey: key[:], Orgs: orgs})
-	if err != nil {
-		st.Close()
-		return nil, nil, nil, err
-	}
-	for _, o := range orgs {
-		if !slices.Contains(live.Engine().Tenants(), o) {
-			fmt.Fprintf(warn, "note: --orgs names %s, which the store does not hold yet; its data will be served once written\n", o)
-		}
-	}
-	return m, st, live, nil
 }
 
 // expireSessions deletes expired console sessions every hour.
