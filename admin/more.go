@@ -349,10 +349,10 @@ func allByLink(rs []Request) bool {
 // invited address, created when there is none (unless only the operator
 // creates users). A signed-in user must be the invitee; the operator
 // accepts for the invitee.
-func (x *acting) byLink() error {
+func (x *acting) byLink() (rolecall.Invitation, error) {
 	inv, err := linked(x.op, x.tx, x.r.Token)
 	if err != nil {
-		return err
+		return inv, err
 	}
 	x.r.Email, x.r.Scope = inv.Email, inv.Scope
 	user, exists := x.e.UserByEmail(inv.Email)
@@ -360,18 +360,18 @@ func (x *acting) byLink() error {
 	case x.actor.Operator:
 		// a platform accepting for the invitee who followed its link
 	case x.actor.User != "" && x.actor.User != user:
-		return x.refuse("invitation", "this invitation is for %s, and %s is signed in; sign out and open the link again", inv.Email, x.actor.User)
+		return inv, x.refuse("invitation", "this invitation is for %s, and %s is signed in; sign out and open the link again", inv.Email, x.actor.User)
 	}
 	if !exists {
 		if x.userCreationReserved() {
-			return x.refuse("operator_only", "%s has no account, and in model %s only the platform operator creates accounts; ask the operator for one, then open the link again", inv.Email, x.s.m.ID)
+			return inv, x.refuse("operator_only", "%s has no account, and in model %s only the platform operator creates accounts; ask the operator for one, then open the link again", inv.Email, x.s.m.ID)
 		}
 		user = inv.Email
 		for n := 2; ; n++ {
 			var u rolecall.User
 			taken, err := x.tx.Get(rolecall.ObjUser, user, &u)
 			if err != nil {
-				return err
+				return inv, err
 			}
 			if !taken {
 				break
@@ -379,12 +379,12 @@ func (x *acting) byLink() error {
 			user = fmt.Sprintf("%s~%d", inv.Email, n)
 		}
 		if err := x.tx.CreateUser(rolecall.User{ID: user, Name: strings.TrimSpace(x.r.Name), Email: inv.Email}); err != nil {
-			return err
+			return inv, err
 		}
 	}
 	x.actor = Actor{User: user}
 	x.joiner = user
-	return nil
+	return inv, nil
 }
 
 // linked returns the pending invitation an invitation link's token names,
@@ -478,8 +478,10 @@ func (x *acting) changeInvitation(hint string, change func(*rolecall.Invitation)
 // acceptInvitation is the invitee's act: the user whose email was invited
 // joins the node with the invited role.
 func (x *acting) acceptInvitation() error {
+	var inv rolecall.Invitation
 	if x.r.Token != "" {
-		if err := x.byLink(); err != nil {
+		var err error
+		if inv, err = x.byLink(); err != nil {
 			return err
 		}
 	}
@@ -500,13 +502,15 @@ func (x *acting) acceptInvitation() error {
 		return err
 	}
 	x.org = ch[len(ch)-1].ID
-	inv, ok, err := x.invitation(x.r.Email, x.r.Scope)
-	if err != nil {
-		return err
+	if x.r.Token == "" {
+		var ok bool
+		if inv, ok, err = x.invitation(x.r.Email, x.r.Scope); err != nil {
+			return err
+		} else if !ok {
+			return x.notFound(x.r.Email, "no invitation for you")
+		}
 	}
 	switch {
-	case !ok:
-		return x.notFound(x.r.Email, "no invitation for you")
 	case inv.State != "pending":
 		return x.refuse("invitation", "the invitation to %s was %s; ask for a new one", x.label(ch[0]), inv.State)
 	case !inv.Expires.IsZero() && x.s.now().After(inv.Expires):
