@@ -27,6 +27,9 @@ type joinView struct {
 	Name                       string
 	NameErr, PasswordErr, Fail string
 	Min                        int
+	// invitee is the user with the invited address ("" when accepting
+	// makes the account).
+	invitee string
 }
 
 // joinState reads an invitation link and decides what its page offers.
@@ -39,7 +42,7 @@ func (c *Console) joinState(r *http.Request) (*joinView, error) {
 		return jv, err
 	}
 	e := c.o.Live.Engine()
-	jv.Email, jv.InvitedBy, jv.Expires = inv.Email, inv.InvitedBy, inv.Expires
+	jv.Email, jv.InvitedBy, jv.Expires, jv.invitee = inv.Email, inv.InvitedBy, inv.Expires, user
 	if s, ok := e.Scope(inv.Org); ok {
 		jv.Org = firstNonEmpty(s.Name, s.ID)
 	}
@@ -124,8 +127,7 @@ func (c *Console) join(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusConflict, "join", jv)
 		return
 	case "accept":
-		_, s, _ := c.current(r)
-		res, err := c.o.Admin.Do(r.Context(), admin.Actor{User: s.User}, req)
+		res, err := c.o.Admin.Do(r.Context(), admin.Actor{User: jv.invitee}, req)
 		if err != nil {
 			jv.Fail = rolecall.Message(err)
 			c.render(w, r, http.StatusBadRequest, "join", jv)

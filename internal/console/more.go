@@ -24,8 +24,9 @@ type groupsView struct {
 	ResourceCount int
 	// What the model offers on groups, and where.
 	Can    map[string]bool
-	Homes  []option // nodes a group can live at
-	Places []place  // nodes a group can be assigned to, with the roles there
+	Homes  []option     // nodes a group can live at
+	Places []option     // nodes a group can be assigned to (a group's page)
+	Roles  []roleChoice // the roles it can be assigned with there
 	// Errors, each shown next to its form; Field is the form's fields as
 	// they were sent.
 	Error, CreateErr, RenameErr, BindErr, AssignErr string
@@ -38,28 +39,30 @@ const groupResources = 200
 // groupActs are the acts on groups the pages offer, when the model does.
 var groupActs = []string{"create_group", "rename_group", "delete_group", "add_group_member", "remove_group_member", "bind_group", "unbind_group", "assign_resource_group"}
 
-func (c *Console) groupsData(v *view) *groupsView {
+func (c *Console) groupsData(v *view, page bool) *groupsView {
 	v.Tab = "groups"
 	gv := &groupsView{view: v, Can: map[string]bool{}, Field: map[string]string{}}
 	for _, a := range groupActs {
 		_, gv.Can[a] = c.m.Act(a)
 	}
-	custom := v.Engine.CustomRoles(v.Org.ID)
 	for _, s := range v.Engine.Scopes(v.Org.ID) {
 		if slices.ContainsFunc(c.m.Groups.At, func(l *model.Level) bool { return l.ID == s.Level }) {
 			gv.Homes = append(gv.Homes, option{Value: s.ID, Label: c.scopeLabel(s)})
 		}
-		if slices.Contains(c.m.Groups.BindableAt, s.Level) {
-			p := place{Scope: s, Label: c.scopeLabel(s)}
-			if c.m.Groups.DefaultRole {
-				p.Choices = append(p.Choices, roleChoice{Value: "", Label: "Each member's default role"})
-			}
-			for _, ch := range c.choices(v, s, custom) {
-				if !strings.HasPrefix(ch.Value, "*:") {
-					p.Choices = append(p.Choices, ch)
+		if page && slices.Contains(c.m.Groups.BindableAt, s.Level) {
+			if gv.Places == nil {
+				// the roles offered are those of the first place; a role
+				// that does not fit another place is refused there
+				if c.m.Groups.DefaultRole {
+					gv.Roles = append(gv.Roles, roleChoice{Value: "", Label: "Each member's default role"})
+				}
+				for _, ch := range c.choices(v, s, v.Engine.CustomRoles(v.Org.ID)) {
+					if !strings.HasPrefix(ch.Value, "*:") {
+						gv.Roles = append(gv.Roles, ch)
+					}
 				}
 			}
-			gv.Places = append(gv.Places, p)
+			gv.Places = append(gv.Places, option{Value: s.ID, Label: c.scopeLabel(s)})
 		}
 	}
 	return gv
@@ -72,7 +75,7 @@ func (c *Console) groups(w http.ResponseWriter, r *http.Request, v *view) {
 		c.fail(w, r, v, err)
 		return
 	}
-	gv := c.groupsData(v)
+	gv := c.groupsData(v, false)
 	gv.Groups = v.Engine.Groups(v.Org.ID)
 	c.render(w, r, http.StatusOK, "groups", gv)
 }
@@ -96,7 +99,7 @@ func (c *Console) groupPage(w http.ResponseWriter, r *http.Request, v *view, fil
 		c.fail(w, r, v, rolecall.E("console", rolecall.NotFound, r.PathValue("group"), "no such "+strings.ToLower(v.Words.Group)))
 		return
 	}
-	gv := c.groupsData(v)
+	gv := c.groupsData(v, true)
 	gv.Group = g
 	for _, b := range v.Engine.Bindings(rolecall.GroupSubject(g.ID), v.Org.ID) {
 		gv.Held = append(gv.Held, c.held(v, b, ""))
@@ -182,7 +185,7 @@ func (c *Console) createGroup(w http.ResponseWriter, r *http.Request, v *view) {
 			c.fail(w, r, v, err)
 			return
 		}
-		gv := c.groupsData(v)
+		gv := c.groupsData(v, false)
 		gv.Groups = c.o.Live.Engine().Groups(v.Org.ID)
 		gv.CreateErr, gv.Field["name"], gv.Field["scope"] = rolecall.Message(err), name, scope
 		c.render(w, r, http.StatusBadRequest, "groups", gv)
