@@ -272,6 +272,15 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, p *who) {
 	http.Redirect(w, r, "/o/"+to+page, http.StatusSeeOther)
 }
 
+// inline reports whether an error is a refusal to show next to the form
+// that caused it (the engine's and the admin layer's kinds), rather than a
+// failure of the server (Internal, or an error of no kind), which fail
+// shows as such.
+func inline(err error) bool {
+	k := rolecall.KindOf(err)
+	return k != rolecall.Internal && k != rolecall.KindOther
+}
+
 // fail renders an error: the engine's and the admin layer's messages are
 // meant for people and shown as they are; an internal error is logged and
 // shown as such. A request from htmx gets the message alone, to show in

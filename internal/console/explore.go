@@ -75,7 +75,7 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	ev.Asked = true
 	if err := c.explain(r, v, ev); err != nil {
-		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+		if !inline(err) {
 			c.fail(w, r, v, err)
 			return
 		}

@@ -198,13 +198,22 @@ func (c *Console) membersData(r *http.Request, v *view) (*membersView, error) {
 // members is the member list: search as you type, a page at a time, each
 // member's role at the chosen node as a dropdown saved on change.
 func (c *Console) members(w http.ResponseWriter, r *http.Request, v *view) {
+	c.membersPage(w, r, v, http.StatusOK, nil)
+}
+
+// membersPage renders the members page with what fill adds (a form's
+// error, a link to show once).
+func (c *Console) membersPage(w http.ResponseWriter, r *http.Request, v *view, status int, fill func(*membersView)) {
 	mv, err := c.membersData(r, v)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
 	c.membersExtras(r, v, mv)
-	c.render(w, r, http.StatusOK, "members", mv)
+	if fill != nil {
+		fill(mv)
+	}
+	c.render(w, r, status, "members", mv)
 }
 
 // memberRows answers the search box: the table body alone.
@@ -444,27 +453,17 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, v *view) {
 		c.showLink(w, r, v, strings.ToLower(email), res.Link)
 		return
 	}
-	mv, e2 := c.membersData(r, v)
-	if e2 != nil {
-		c.fail(w, r, v, e2)
+	if !inline(err) {
+		c.fail(w, r, v, err)
 		return
 	}
-	c.membersExtras(r, v, mv)
-	mv.InviteErr, mv.InviteEmail = rolecall.Message(err), email
-	c.render(w, r, http.StatusBadRequest, "members", mv)
+	c.membersPage(w, r, v, http.StatusBadRequest, func(mv *membersView) { mv.InviteErr, mv.InviteEmail = rolecall.Message(err), email })
 }
 
 // showLink answers an invitation sent or resent with the members page
 // showing the invitation's link, this once: the store keeps only its hash.
 func (c *Console) showLink(w http.ResponseWriter, r *http.Request, v *view, email, token string) {
-	mv, err := c.membersData(r, v)
-	if err != nil {
-		c.fail(w, r, v, err)
-		return
-	}
-	c.membersExtras(r, v, mv)
-	mv.LinkFor, mv.Link = email, c.publicURL(r)+"/join/"+token
-	c.render(w, r, http.StatusOK, "members", mv)
+	c.membersPage(w, r, v, http.StatusOK, func(mv *membersView) { mv.LinkFor, mv.Link = email, c.publicURL(r)+"/join/"+token })
 }
 
 // publicURL is the console's address as people reach it.

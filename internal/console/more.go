@@ -150,7 +150,7 @@ func (c *Console) groupAct(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	if _, err := c.o.Admin.Do(r.Context(), v.Actor, req); err != nil {
-		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+		if !inline(err) {
 			c.fail(w, r, v, err)
 			return
 		}
@@ -181,7 +181,7 @@ func (c *Console) createGroup(w http.ResponseWriter, r *http.Request, v *view) {
 		res, err = c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: "create_group", Org: v.Org.ID, Scope: scope, Name: name})
 	}
 	if err != nil {
-		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+		if !inline(err) {
 			c.fail(w, r, v, err)
 			return
 		}
@@ -206,7 +206,7 @@ func (c *Console) groupMember(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	_, err := c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: act, Org: v.Org.ID, Group: r.PathValue("group"), User: user})
 	if err != nil {
-		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+		if !inline(err) {
 			c.fail(w, r, v, err)
 			return
 		}
@@ -270,7 +270,7 @@ func (c *Console) offerAct(w http.ResponseWriter, r *http.Request, v *view) {
 	_, err := c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: r.PathValue("act"), Org: v.Org.ID, Offer: r.PathValue("offer"),
 		PrivateID: strings.TrimSpace(r.FormValue("private_id")), Base: rolecall.Revision(atoi(r.FormValue("base")))})
 	if err != nil {
-		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+		if !inline(err) {
 			c.fail(w, r, v, err)
 			return
 		}

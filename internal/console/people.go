@@ -27,20 +27,15 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *view) {
 	default:
 		_, err = c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: "create_user", Org: v.Org.ID, User: id, Name: name, Email: email, Scope: scope})
 	}
-	mv, e2 := c.membersData(r, v)
-	if e2 != nil {
-		c.fail(w, r, v, e2)
-		return
-	}
-	c.membersExtras(r, v, mv)
 	if err != nil {
-		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+		if !inline(err) {
 			c.fail(w, r, v, err)
 			return
 		}
-		mv.CreateErr = rolecall.Message(err)
-		mv.NewUser = map[string]string{"user": id, "name": name, "email": email, "scope": scope}
-		c.render(w, r, http.StatusBadRequest, "members", mv)
+		c.membersPage(w, r, v, http.StatusBadRequest, func(mv *membersView) {
+			mv.CreateErr = rolecall.Message(err)
+			mv.NewUser = map[string]string{"user": id, "name": name, "email": email, "scope": scope}
+		})
 		return
 	}
 	token, err := c.setupLink(r, id)
@@ -48,8 +43,9 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *view) {
 		c.fail(w, r, v, err)
 		return
 	}
-	mv.LinkFor, mv.Link, mv.LinkKind = id, c.publicURL(r)+"/setup/"+token, "account"
-	c.render(w, r, http.StatusOK, "members", mv)
+	c.membersPage(w, r, v, http.StatusOK, func(mv *membersView) {
+		mv.LinkFor, mv.Link, mv.LinkKind = id, c.publicURL(r)+"/setup/"+token, "account"
+	})
 }
 
 // setupLink makes a set-password link for a user: a session that signs
@@ -176,7 +172,7 @@ func (c *Console) changeDomain(w http.ResponseWriter, r *http.Request, v *view) 
 		_, err = c.o.Admin.Do(r.Context(), v.Actor, admin.Request{Act: act, Org: v.Org.ID, Scope: v.Org.ID, Domain: domain})
 	}
 	if err != nil {
-		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+		if !inline(err) {
 			c.fail(w, r, v, err)
 			return
 		}

@@ -210,7 +210,7 @@ func (c *Console) saveRole(w http.ResponseWriter, r *http.Request, v *view) {
 			http.Redirect(w, r, v.Base+"/roles", http.StatusSeeOther)
 			return
 		}
-		if k := rolecall.KindOf(err); k == rolecall.Internal || k == rolecall.KindOther {
+		if !inline(err) {
 			c.fail(w, r, v, err)
 			return
 		}
