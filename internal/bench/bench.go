@@ -94,19 +94,6 @@ func loopback(addr string) error {
 	return fmt.Errorf("--addr %q: the benchmark runs against a loopback address only", addr)
 }
 
-// params scales the workload: the same shape with fewer of everything.
-func params(scale int) rbacdp.Params {
-	p := rbacdp.DefaultParams(rbacdp.Seed)
-	if scale >= 100 {
-		return p
-	}
-	s := func(n, min int) int { return max(min, n*scale/100) }
-	p.ProjectsPerOrg = s(p.ProjectsPerOrg, p.ProjectsPerUser*2)
-	p.UsersPerOrg = s(p.UsersPerOrg, p.OrgAdminsPerOrg*2)
-	p.ResPerProject = s(p.ResPerProject, 2)
-	return p
-}
-
 // Run loads the workload and measures every phase, writing progress to w.
 func Run(ctx context.Context, o Options, w io.Writer) (*Result, error) {
 	if err := loopback(o.Addr); err != nil {
@@ -133,7 +120,7 @@ func Run(ctx context.Context, o Options, w io.Writer) (*Result, error) {
 		return nil, fmt.Errorf("--protocol %q: use grpc or json", o.Protocol)
 	}
 	c := client.New(o.Addr, o.Key, copts...)
-	wl := rbacdp.Generate(params(o.Scale))
+	wl := rbacdp.Generate(rbacdp.ScaledParams(o.Scale))
 	res := &Result{Scale: o.Scale, Protocol: o.Protocol}
 
 	// load through the API, 5,000 objects a request

@@ -78,6 +78,22 @@ func DefaultParams(seed uint64) Params {
 	}
 }
 
+// ScaledParams returns rbac-dp at pct percent of its size (100 or more: the
+// full size): the same shape with fewer projects, users and resources per
+// organization, never so few that a user's projects or an organization's
+// admins do not fit.
+func ScaledParams(pct int) Params {
+	p := DefaultParams(Seed)
+	if pct >= 100 {
+		return p
+	}
+	s := func(n, least int) int { return max(least, n*pct/100) }
+	p.ProjectsPerOrg = s(p.ProjectsPerOrg, p.ProjectsPerUser*2)
+	p.UsersPerOrg = s(p.UsersPerOrg, p.OrgAdminsPerOrg*2)
+	p.ResPerProject = s(p.ResPerProject, 2)
+	return p
+}
+
 // Rel is one relationship: resource#relation@subject[#subjectRelation].
 type Rel struct {
 	ResType, ResID, Relation string

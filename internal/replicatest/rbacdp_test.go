@@ -32,19 +32,6 @@ var (
 // so the generator's truth stays true.
 const churners = 64
 
-// rbacdpParams is rbac-dp at a percentage of its size (the same shape).
-func rbacdpParams(pct int) rbacdp.Params {
-	p := rbacdp.DefaultParams(rbacdp.Seed)
-	if pct >= 100 {
-		return p
-	}
-	s := func(n, least int) int { return max(least, n*pct/100) }
-	p.ProjectsPerOrg = s(p.ProjectsPerOrg, p.ProjectsPerUser*2)
-	p.UsersPerOrg = s(p.UsersPerOrg, p.OrgAdminsPerOrg*2)
-	p.ResPerProject = s(p.ResPerProject, 2)
-	return p
-}
-
 // loadRBACDP writes the workload and the churners through a replica, 5,000
 // objects an import, and returns the last revision.
 func loadRBACDP(t testing.TB, r *replica, w *rbacdp.Workload) rolecall.Revision {
@@ -178,7 +165,7 @@ func runMixed(ctx context.Context, w *rbacdp.Workload, writer *replica, readers 
 func TestSoakRBACDP(t *testing.T) {
 	c := newCluster(t)
 	a, b := c.start("A"), c.start("B")
-	w := rbacdp.Generate(rbacdpParams(2))
+	w := rbacdp.Generate(rbacdp.ScaledParams(2))
 	rev := loadRBACDP(t, a, w)
 	for _, r := range []*replica{a, b} {
 		if _, _, err := may(t.Context(), r, "churn_0", "ds_0", rev); err != nil {
@@ -240,7 +227,7 @@ func quantile(before, after map[float64]float64, q float64) (float64, float64) {
 func BenchmarkRBACDPReplicas(b *testing.B) {
 	c := newCluster(b)
 	a, r2 := c.start("A"), c.start("B")
-	w := rbacdp.Generate(rbacdpParams(*scale))
+	w := rbacdp.Generate(rbacdp.ScaledParams(*scale))
 	rev := loadRBACDP(b, a, w)
 	for _, r := range []*replica{a, r2} {
 		if _, _, err := may(context.Background(), r, "churn_0", "ds_0", rev); err != nil {
@@ -316,7 +303,7 @@ func BenchmarkCatchUp(b *testing.B) {
 func BenchmarkMemoryPerOrg(b *testing.B) {
 	c := newCluster(b)
 	a := c.start("loader")
-	w := rbacdp.Generate(rbacdpParams(*scale))
+	w := rbacdp.Generate(rbacdp.ScaledParams(*scale))
 	loadRBACDP(b, a, w)
 	a.kill()
 	for range b.N {
