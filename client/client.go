@@ -13,25 +13,33 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/rolecall/rolecall"
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
+	"github.com/rolecall/rolecall/internal/grpcwire"
 )
 
 // Client calls one rolecall server. It is safe for concurrent use.
 type Client struct {
+	conn  *grpc.ClientConn // with WithGRPC
 	authz rolecallv1connect.AuthzServiceClient
 	admin rolecallv1connect.AdminServiceClient
 	imp   rolecallv1connect.ImportServiceClient
@@ -44,14 +52,22 @@ type Option func(*options)
 type options struct {
 	http     *http.Client
 	protocol []connecthttp.Option
+	grpc     bool
+	dial     []grpc.DialOption
 }
 
 // WithHTTPClient sets the HTTP client (TLS settings, timeouts).
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http = c } }
 
-// WithGRPC speaks gRPC instead of Connect (needs HTTP/2).
-func WithGRPC() Option {
-	return func(o *options) { o.protocol = append(o.protocol, connecthttp.WithGRPC()) }
+// WithGRPC speaks gRPC instead of Connect, on gRPC's own HTTP/2
+// transport (google.golang.org/grpc), which costs about half the CPU and
+// latency per call of HTTP/2 in net/http: the fastest way to call. An
+// https:// address is dialed with TLS and the system's roots; dial options
+// replace that (grpc.WithTransportCredentials) or add to it. WithHTTPClient
+// and WithoutCompression do not apply (a gRPC client sends and asks for
+// uncompressed messages). Close the client when done with it.
+func WithGRPC(dial ...grpc.DialOption) Option {
+	return func(o *options) { o.grpc, o.dial = true, append(o.dial, dial...) }
 }
 
 // WithJSON speaks Connect's HTTP/JSON (what curl and scripts send) instead
@@ -74,9 +90,56 @@ func New(addr, key string, opts ...Option) *Client {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c := connect.NewClient(connecthttp.NewTransport(o.http, addr, o.protocol...), bearer(key))
-	return &Client{authz: rolecallv1connect.NewAuthzServiceClient(c), admin: rolecallv1connect.NewAdminServiceClient(c),
+	var tr connect.Transport
+	var cc *grpc.ClientConn
+	if o.grpc {
+		var err error
+		if cc, err = dial(addr, o.dial); err != nil {
+			tr = failing{err}
+		} else {
+			tr = grpcwire.Transport{Conn: cc}
+		}
+	} else {
+		tr = connecthttp.NewTransport(o.http, addr, o.protocol...)
+	}
+	c := connect.NewClient(tr, bearer(key))
+	return &Client{conn: cc, authz: rolecallv1connect.NewAuthzServiceClient(c), admin: rolecallv1connect.NewAdminServiceClient(c),
 		imp: rolecallv1connect.NewImportServiceClient(c), watch: rolecallv1connect.NewWatchServiceClient(c)}
+}
+
+// Close closes the client's gRPC connection (WithGRPC); a client over
+// HTTP has nothing to close.
+func (c *Client) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	return c.conn.Close()
+}
+
+// dial makes the gRPC connection of an "http://host:port" or
+// "https://host:port" address. It connects on the first call.
+func dial(addr string, extra []grpc.DialOption) (*grpc.ClientConn, error) {
+	u, err := url.Parse(addr)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("address %q: give http://host:port or https://host:port", addr)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	creds := insecure.NewCredentials()
+	if u.Scheme == "https" {
+		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	return grpc.NewClient(host, append([]grpc.DialOption{grpc.WithTransportCredentials(creds)}, extra...)...)
+}
+
+// failing is the transport of a client whose address was not usable:
+// every call fails, naming it.
+type failing struct{ err error }
+
+func (f failing) NewClientStream(context.Context, connect.Spec) (connect.ClientStream, error) {
+	return nil, connect.NewError(connect.CodeInvalidArgument, f.err.Error())
 }
 
 func bearer(key string) connect.ClientInterceptor {

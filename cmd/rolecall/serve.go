@@ -90,9 +90,6 @@ the environment, which wins over the file.`,
 			}()
 			go live.Follow(ctx, follow, func(err error) { log.Error("following the store", "error", err) })
 
-			protocols := new(http.Protocols)
-			protocols.SetHTTP1(true)
-			protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS
 			adm := admin.New(m, st, live, nil)
 			var ui http.Handler
 			if cs, ok := st.(rolecall.Credentials); ok && !noConsole {
@@ -103,8 +100,7 @@ the environment, which wins over the file.`,
 				ui = c
 				go expireSessions(ctx, cs, log)
 			}
-			srv := &http.Server{Handler: server.Handler(server.Options{Live: live, Admin: adm, Store: st, Log: log, BaseURL: baseURL, Tracer: tp, Console: ui}), Protocols: protocols,
-				ReadHeaderTimeout: 10 * time.Second}
+			srv := server.New(server.Options{Live: live, Admin: adm, Store: st, Log: log, BaseURL: baseURL, Tracer: tp, Console: ui})
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)

@@ -108,18 +108,18 @@ func Run(ctx context.Context, o Options, w io.Writer) (*Result, error) {
 	if len(o.Lookups) == 0 {
 		o.Lookups = []int{1, 8}
 	}
-	hc := &http.Client{Transport: h2c()}
-	copts := []client.Option{client.WithHTTPClient(hc), client.WithoutCompression()}
+	var copts []client.Option
 	switch o.Protocol {
 	case "", "grpc":
 		o.Protocol = "grpc"
 		copts = append(copts, client.WithGRPC())
 	case "json":
-		copts = append(copts, client.WithJSON())
+		copts = append(copts, client.WithHTTPClient(&http.Client{Transport: h2c()}), client.WithoutCompression(), client.WithJSON())
 	default:
 		return nil, fmt.Errorf("--protocol %q: use grpc or json", o.Protocol)
 	}
 	c := client.New(o.Addr, o.Key, copts...)
+	defer c.Close()
 	wl := rbacdp.Generate(rbacdp.ScaledParams(o.Scale))
 	res := &Result{Scale: o.Scale, Protocol: o.Protocol}
 

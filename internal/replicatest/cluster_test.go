@@ -226,3 +226,15 @@ func (r *replica) metric(name string) (float64, bool) {
 	}
 	return 0, false
 }
+
+// over reports whether ctx has ended, or its deadline has passed: a call
+// may fail with the deadline before ctx's own timer fires (the server
+// and the gRPC client both check the deadline), and such a failure is
+// the end of a run, not a failed call.
+func over(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}

@@ -101,7 +101,7 @@ func startLoad(t *testing.T, fixtureRev rolecall.Revision, writer *replica, repl
 		l.wg.Go(func() {
 			p, bob, ds := fmt.Sprintf("p%d", w), fmt.Sprintf("bob%d", w), fmt.Sprintf("ds%d", w)
 			bound := true // as the fixture has it
-			for ctx.Err() == nil {
+			for !over(ctx) {
 				what := "unbind_role"
 				if !bound {
 					what = "bind_role"
@@ -109,7 +109,7 @@ func startLoad(t *testing.T, fixtureRev rolecall.Revision, writer *replica, repl
 				cctx, cancel := call()
 				done, err := writer.client.Do(cctx, client.Act{Act: what, User: bob, Role: "viewer", Scope: p})
 				cancel()
-				if ctx.Err() != nil {
+				if over(ctx) {
 					return
 				}
 				if err != nil {
@@ -132,7 +132,7 @@ func startLoad(t *testing.T, fixtureRev rolecall.Revision, writer *replica, repl
 					cctx, cancel := call()
 					ok, _, err := may(cctx, r, bob, ds, done.Revision)
 					cancel()
-					if ctx.Err() != nil {
+					if over(ctx) {
 						return
 					}
 					wrong := ""
@@ -147,12 +147,12 @@ func startLoad(t *testing.T, fixtureRev rolecall.Revision, writer *replica, repl
 	for _, r := range replicas {
 		for _, cons := range []client.Consistency{{}, {FullyConsistent: true}} {
 			l.wg.Go(func() {
-				for ctx.Err() == nil {
+				for !over(ctx) {
 					cctx, cancel := call()
 					d, _, err := r.client.Check(cctx, client.Question{Subject: "steady", Permission: "labels_view",
 						Target: rolecall.ResourceTarget("dataset", "ds0"), Consistency: cons})
 					cancel()
-					if ctx.Err() != nil {
+					if over(ctx) {
 						return
 					}
 					wrong := ""
@@ -193,9 +193,9 @@ func TestKillReplicaUnderLoad(t *testing.T) {
 	kctx, kstop := context.WithCancel(t.Context())
 	var kwg sync.WaitGroup
 	kwg.Go(func() {
-		for kctx.Err() == nil {
+		for !over(kctx) {
 			d, _, err := k.client.Check(kctx, client.Question{Subject: "steady", Permission: "labels_view", Target: rolecall.ResourceTarget("dataset", "ds0")})
-			if kctx.Err() != nil {
+			if over(kctx) {
 				return
 			}
 			wrong := ""

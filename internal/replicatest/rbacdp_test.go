@@ -107,7 +107,7 @@ func runMixed(ctx context.Context, w *rbacdp.Workload, writer *replica, readers 
 	for g := range conc {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(g), 7))
-			for i := g; ctx.Err() == nil; i += conc {
+			for i := g; !over(ctx); i += conc {
 				r := readers[i%len(readers)]
 				if rng.IntN(writeEvery) == 0 {
 					c := rng.IntN(churners)
@@ -119,7 +119,7 @@ func runMixed(ctx context.Context, w *rbacdp.Workload, writer *replica, readers 
 					done, err := act(ctx, writer, client.Act{Act: what, User: fmt.Sprintf("churn_%d", c), Role: "viewer", Scope: "proj_0"})
 					if err != nil {
 						held[c].Unlock()
-						if ctx.Err() == nil {
+						if !over(ctx) {
 							fail(false, "write: "+err.Error())
 						}
 						continue
@@ -129,7 +129,7 @@ func runMixed(ctx context.Context, w *rbacdp.Workload, writer *replica, readers 
 					ok, _, err := may(ctx, readers[(i+1)%len(readers)], fmt.Sprintf("churn_%d", c), "ds_0", done.Revision)
 					held[c].Unlock()
 					switch {
-					case ctx.Err() != nil:
+					case over(ctx):
 					case err != nil:
 						fail(false, "check after a write: "+err.Error())
 					case ok != (what == "bind_role"):
@@ -143,7 +143,7 @@ func runMixed(ctx context.Context, w *rbacdp.Workload, writer *replica, readers 
 				dec, _, err := r.client.Check(ctx, client.Question{Subject: rbacdp.ID("user", int(q.User)), Permission: rbacdp.Perms[q.Perm],
 					Target: rolecall.ResourceTarget("dataset", rbacdp.ID("ds", int(q.Dataset)))})
 				switch {
-				case ctx.Err() != nil:
+				case over(ctx):
 				case err != nil:
 					fail(false, "check: "+err.Error())
 				case dec.Allowed != q.Want:
@@ -317,7 +317,7 @@ func BenchmarkMemoryPerOrg(b *testing.B) {
 			var wg sync.WaitGroup
 			for range 8 {
 				wg.Go(func() {
-					for ctx.Err() == nil {
+					for !over(ctx) {
 						r.client.Check(ctx, client.Question{Subject: "user_0", Permission: "labels_view", Target: rolecall.ResourceTarget("dataset", "ds_0")})
 					}
 				})

@@ -127,8 +127,8 @@ func (c *keyCache) authenticate(ctx context.Context, header string) (Principal, 
 func authn(cache *keyCache, live *engine.Live) connect.ServerInterceptor {
 	return func(next connect.ServerFunc) connect.ServerFunc {
 		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
-			if strings.HasPrefix(spec.Procedure, "/grpc.reflection.") {
-				return next(ctx, spec, stream) // the schema is public
+			if strings.HasPrefix(spec.Procedure, "/grpc.reflection.") || strings.HasPrefix(spec.Procedure, "/grpc.health.") {
+				return next(ctx, spec, stream) // the schema and the health are public
 			}
 			info, _ := connect.CallInfoForServerContext(ctx)
 			p, err := cache.authenticate(ctx, info.RequestHeader().Get("Authorization"))

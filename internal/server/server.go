@@ -2,19 +2,22 @@ package server
 
 import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
 
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
+	"runtime"
 	"time"
 
-	connectv1 "connectrpc.com/connect"
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
-	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect/v2"
 
 	"github.com/rolecall/rolecall"
@@ -22,6 +25,7 @@ import (
 	"github.com/rolecall/rolecall/engine"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/internal/authzen"
+	"github.com/rolecall/rolecall/internal/grpcwire"
 )
 
 // Options configure the API handler.
@@ -57,11 +61,123 @@ type Options struct {
 // gRPC health protocol, server reflection, GET /healthz reporting the
 // index's revision, the store's head and how far the index is behind it
 // (503 while the store cannot be read), and GET /metrics for Prometheus
-// (the same, plus each applied revision's replication lag).
+// (the same, plus each applied revision's replication lag). Server serves
+// the same on a listener, with gRPC clients on gRPC's own transport.
 func Handler(o Options) http.Handler {
-	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 4 << 20
+	_, h := build(o)
+	return h
+}
+
+// Server is the API on one listener: connections of gRPC clients (HTTP/2
+// without TLS whose first call is gRPC with protobuf) are served by
+// grpc-go's transport, every other connection (HTTP/1.1, Connect and
+// HTTP/JSON, gRPC-Web, the console, AuthZEN, metrics) by net/http; both
+// call the same handlers through the same interceptors.
+type Server struct {
+	http  *http.Server
+	grpc  *grpc.Server
+	split *grpcwire.Split
+	done  chan struct{}
+}
+
+// New builds a Server; Serve starts it on a listener.
+func New(o Options) *Server {
+	rpc, h := build(o)
+	var observe grpcwire.Observe
+	if o.Tracer != nil {
+		tr := o.Tracer.Tracer("rolecall")
+		observe = func(ctx context.Context, procedure string) (context.Context, func(error)) {
+			ctx, span := tr.Start(ctx, "POST "+procedure, trace.WithSpanKind(trace.SpanKindServer))
+			return ctx, func(err error) {
+				if err != nil {
+					span.SetStatus(otelcodes.Error, err.Error())
+				}
+				span.End()
+			}
+		}
 	}
+	return &Server{
+		http: &http.Server{Handler: h, Protocols: protocols(), ReadHeaderTimeout: 10 * time.Second},
+		grpc: grpcwire.NewServer(rpc, observe, grpc.MaxRecvMsgSize(o.maxBody()), grpc.MaxSendMsgSize(math.MaxInt32),
+			grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0)))),
+		done: make(chan struct{}),
+	}
+}
+
+// protocols are HTTP/1.1 and HTTP/2 without TLS (for gRPC clients, and
+// curl --http2-prior-knowledge).
+func protocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
+// Serve answers on ln until Shutdown, returning http.ErrServerClosed then,
+// or the error that stopped it.
+func (s *Server) Serve(ln net.Listener) error {
+	s.split = grpcwire.NewSplit(ln)
+	errs := make(chan error, 3)
+	go func() { errs <- s.split.Serve() }()
+	go func() { errs <- s.grpc.Serve(s.split.GRPC()) }()
+	go func() { errs <- s.http.Serve(s.split.HTTP()) }()
+	select {
+	case err := <-errs:
+		select {
+		case <-s.done:
+			return http.ErrServerClosed
+		default:
+		}
+		s.split.Close()
+		s.grpc.Stop()
+		s.http.Close()
+		return err
+	case <-s.done:
+		return http.ErrServerClosed
+	}
+}
+
+// Shutdown stops accepting connections and waits for calls in flight to
+// finish, until ctx ends; then it closes what is left (a Watch stream
+// lasts as long as its caller wants) and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+		close(s.done)
+	}
+	if s.split != nil {
+		s.split.Close()
+	}
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	err := s.http.Shutdown(ctx)
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		s.http.Close()
+	}
+	return err
+}
+
+func (o Options) maxBody() int {
+	if o.MaxBodyBytes <= 0 {
+		return 4 << 20
+	}
+	return o.MaxBodyBytes
+}
+
+// build makes the API's connect.Server (for any transport) and the HTTP
+// handler serving it with everything else.
+func build(o Options) (*connect.Server, http.Handler) {
+	o.MaxBodyBytes = o.maxBody()
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
@@ -76,12 +192,12 @@ func Handler(o Options) http.Handler {
 	rolecallv1connect.RegisterWatchServiceHandler(srv, &Watch{Store: o.Store, keys: keys, live: o.Live})
 	rolecallv1connect.RegisterImportServiceHandler(srv, &Import{Store: o.Store, Live: o.Live, Log: o.Log})
 	rolecallv1connect.RegisterModelServiceHandler(srv, &Model{Model: o.Live.Engine().Model()})
+	registerHealth(srv, o.Store)
 	grpcreflect.Register(srv) // the schema is public: it is in the repository
 	mux := http.NewServeMux()
 	// answers under 1 KiB (checks, most admin acts) go uncompressed: gzip
 	// costs more CPU than it saves bytes on them
 	connecthttp.Mount(mux, srv, connecthttp.WithReadMaxBytes(o.MaxBodyBytes), connecthttp.WithCompressMinBytes(1024))
-	mux.Handle(grpchealth.NewHandler(health{o.Store}))
 	mux.Handle("GET /metrics", met.handler())
 	authzen.Mount(mux, authzen.Options{Live: o.Live, BaseURL: o.BaseURL, Scope: func(ctx context.Context) (string, bool) {
 		p, _ := PrincipalFrom(ctx)
@@ -100,9 +216,9 @@ func Handler(o Options) http.Handler {
 		mux.Handle("/", o.Console)
 	}
 	if o.Tracer == nil {
-		return mux
+		return srv, mux
 	}
-	return otelhttp.NewHandler(mux, "rolecall", otelhttp.WithTracerProvider(o.Tracer),
+	return srv, otelhttp.NewHandler(mux, "rolecall", otelhttp.WithTracerProvider(o.Tracer),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
 }
 
@@ -136,20 +252,4 @@ func logFailures(log *slog.Logger) connect.ServerInterceptor {
 			return err
 		}
 	}
-}
-
-// health answers the gRPC health protocol: serving while the store
-// answers.
-type health struct{ store rolecall.Reader }
-
-func (h health) Check(ctx context.Context, r *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
-	switch r.Service {
-	case "", rolecallv1connect.AuthzServiceName, rolecallv1connect.AdminServiceName:
-	default:
-		return nil, connectv1.NewError(connectv1.CodeNotFound, errors.New("no such service: "+r.Service))
-	}
-	if _, err := h.store.Head(ctx); err != nil {
-		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
-	}
-	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
 }

@@ -28,6 +28,14 @@ var tokens = map[string]string{}
 // so every protocol works.
 func start(t *testing.T, with ...func(*server.Options)) (*httptest.Server, rolecall.Store) {
 	t.Helper()
+	o, st := fixture(t, with...)
+	return testenv.Serve(t, server.Handler(o), true), st
+}
+
+// fixture opens testdata/store/acme.jsonl with the keys of tokens, and
+// returns the options of a server of it.
+func fixture(t *testing.T, with ...func(*server.Options)) (server.Options, rolecall.Store) {
+	t.Helper()
 	w := testenv.OpenAcme(t)
 	// keys: the operator's, ann's and bob's in acme, and a revoked one
 	for _, k := range []struct{ name, org, user string }{{"operator", "", ""}, {"ann", "acme", "ann"}, {"bob", "acme", "bob"}, {"revoked", "acme", "ann"}} {
@@ -43,7 +51,7 @@ func start(t *testing.T, with ...func(*server.Options)) (*httptest.Server, rolec
 	for _, f := range with {
 		f(&o)
 	}
-	return testenv.Serve(t, server.Handler(o), true), w.Store
+	return o, w.Store
 }
 
 // bearer sends an API key with every call.
@@ -99,43 +107,48 @@ func TestJSON(t *testing.T) {
 // TestProtocols: the same calls over Connect, gRPC and gRPC-Web.
 func TestProtocols(t *testing.T) {
 	ts, _ := start(t)
-	ctx := context.Background()
 	for name, opts := range map[string][]connecthttp.Option{"connect": nil, "grpc": {connecthttp.WithGRPC()}, "grpc-web": {connecthttp.WithGRPCWeb()}} {
-		c := client(ts, opts...)
-		res, err := c.Explain(ctx, &v1.CheckRequest{Subject: "bob", Permission: "sources_admin",
-			Target: &v1.Target{Resource: &v1.ResourceRef{Type: "source", Id: "mail"}}})
-		if err != nil {
-			t.Fatalf("%s: Explain: %v", name, err)
-		}
-		if res.Allowed || !strings.Contains(res.Text, "missing: sources_admin") || res.Explanation.AsMap()["allowed"] != false {
-			t.Fatalf("%s: Explain = %v", name, res)
-		}
-		bulk, err := c.CheckBulk(ctx, &v1.CheckBulkRequest{Checks: []*v1.CheckRequest{
-			{Subject: "bob", Permission: "view_sources", Target: &v1.Target{Scope: "claims"}},
-			{Subject: "zed", Permission: "view_sources", Target: &v1.Target{Scope: "claims"}},
-		}})
-		if err != nil || !bulk.Results[0].Allowed || bulk.Results[1].Error.GetCode() != "not_found" {
-			t.Fatalf("%s: CheckBulk = %v, %v", name, bulk, err)
-		}
-		lr, err := c.LookupResources(ctx, &v1.LookupResourcesRequest{Subject: "bob", Permission: "view_sources", Type: "source", Page: &v1.Page{Limit: 1}})
-		if err != nil || len(lr.Ids) != 1 || lr.Next == "" {
-			t.Fatalf("%s: LookupResources = %v, %v", name, lr, err)
-		}
-		lr, err = c.LookupResources(ctx, &v1.LookupResourcesRequest{Subject: "bob", Permission: "view_sources", Type: "source", Page: &v1.Page{After: lr.Next}})
-		if err != nil || len(lr.Ids) != 1 || lr.Next != "" {
-			t.Fatalf("%s: LookupResources, page 2 = %v, %v", name, lr, err)
-		}
-		ls, err := c.LookupSubjects(ctx, &v1.LookupSubjectsRequest{Permission: "view_sources", Target: &v1.Target{Resource: &v1.ResourceRef{Type: "source", Id: "mail"}}})
-		if err != nil || strings.Join(ls.Users, ",") != "ann,bob" {
-			t.Fatalf("%s: LookupSubjects = %v, %v", name, ls, err)
-		}
-		eff, err := c.Effective(ctx, &v1.EffectiveRequest{Subject: "ann", Target: &v1.Target{Resource: &v1.ResourceRef{Type: "source", Id: "mail"}}})
-		if err != nil || len(eff.Permissions) == 0 {
-			t.Fatalf("%s: Effective = %v, %v", name, eff, err)
-		}
-		if _, err := c.Check(ctx, &v1.CheckRequest{Subject: "bob", Permission: "nope", Target: &v1.Target{Scope: "claims"}}); connect.CodeOf(err) != connect.CodeNotFound {
-			t.Fatalf("%s: unknown permission: %v", name, err)
-		}
+		askAll(t, name, client(ts, opts...))
+	}
+}
+
+// askAll asks every kind of question through c, checking the answers.
+func askAll(t *testing.T, name string, c rolecallv1connect.AuthzServiceClient) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := c.Explain(ctx, &v1.CheckRequest{Subject: "bob", Permission: "sources_admin",
+		Target: &v1.Target{Resource: &v1.ResourceRef{Type: "source", Id: "mail"}}})
+	if err != nil {
+		t.Fatalf("%s: Explain: %v", name, err)
+	}
+	if res.Allowed || !strings.Contains(res.Text, "missing: sources_admin") || res.Explanation.AsMap()["allowed"] != false {
+		t.Fatalf("%s: Explain = %v", name, res)
+	}
+	bulk, err := c.CheckBulk(ctx, &v1.CheckBulkRequest{Checks: []*v1.CheckRequest{
+		{Subject: "bob", Permission: "view_sources", Target: &v1.Target{Scope: "claims"}},
+		{Subject: "zed", Permission: "view_sources", Target: &v1.Target{Scope: "claims"}},
+	}})
+	if err != nil || !bulk.Results[0].Allowed || bulk.Results[1].Error.GetCode() != "not_found" {
+		t.Fatalf("%s: CheckBulk = %v, %v", name, bulk, err)
+	}
+	lr, err := c.LookupResources(ctx, &v1.LookupResourcesRequest{Subject: "bob", Permission: "view_sources", Type: "source", Page: &v1.Page{Limit: 1}})
+	if err != nil || len(lr.Ids) != 1 || lr.Next == "" {
+		t.Fatalf("%s: LookupResources = %v, %v", name, lr, err)
+	}
+	lr, err = c.LookupResources(ctx, &v1.LookupResourcesRequest{Subject: "bob", Permission: "view_sources", Type: "source", Page: &v1.Page{After: lr.Next}})
+	if err != nil || len(lr.Ids) != 1 || lr.Next != "" {
+		t.Fatalf("%s: LookupResources, page 2 = %v, %v", name, lr, err)
+	}
+	ls, err := c.LookupSubjects(ctx, &v1.LookupSubjectsRequest{Permission: "view_sources", Target: &v1.Target{Resource: &v1.ResourceRef{Type: "source", Id: "mail"}}})
+	if err != nil || strings.Join(ls.Users, ",") != "ann,bob" {
+		t.Fatalf("%s: LookupSubjects = %v, %v", name, ls, err)
+	}
+	eff, err := c.Effective(ctx, &v1.EffectiveRequest{Subject: "ann", Target: &v1.Target{Resource: &v1.ResourceRef{Type: "source", Id: "mail"}}})
+	if err != nil || len(eff.Permissions) == 0 {
+		t.Fatalf("%s: Effective = %v, %v", name, eff, err)
+	}
+	if _, err := c.Check(ctx, &v1.CheckRequest{Subject: "bob", Permission: "nope", Target: &v1.Target{Scope: "claims"}}); connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("%s: unknown permission: %v", name, err)
 	}
 }
 

@@ -1,0 +1,126 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/grpcreflect/v2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
+	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
+	"github.com/rolecall/rolecall/internal/grpcwire"
+	"github.com/rolecall/rolecall/internal/server"
+)
+
+// TestOneListener: server.New on one port answers every protocol (gRPC
+// on gRPC's transport, from grpc-go and from connect's gRPC client; Connect
+// binary and JSON, gRPC-Web over HTTP/1.1), the gRPC health protocol and
+// reflection on either transport, keys checked the same way; Shutdown
+// ends Serve.
+func TestOneListener(t *testing.T) {
+	o, _ := fixture(t)
+	srv := server.New(o)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+
+	h2c := func() *http.Client {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		p := new(http.Protocols)
+		p.SetUnencryptedHTTP2(true)
+		tr.Protocols = p
+		return &http.Client{Transport: tr}
+	}
+	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	clients := map[string]*connect.Client{
+		"gRPC transport":     connect.NewClient(grpcwire.Transport{Conn: cc}, bearer(tokens["ann"])),
+		"connect gRPC, h2c":  connect.NewClient(connecthttp.NewTransport(h2c(), url, connecthttp.WithGRPC()), bearer(tokens["ann"])),
+		"connect, HTTP/1.1":  connect.NewClient(connecthttp.NewTransport(http.DefaultClient, url), bearer(tokens["ann"])),
+		"JSON, h2c":          connect.NewClient(connecthttp.NewTransport(h2c(), url, connecthttp.WithProtoJSON()), bearer(tokens["ann"])),
+		"gRPC-Web, HTTP/1.1": connect.NewClient(connecthttp.NewTransport(http.DefaultClient, url, connecthttp.WithGRPCWeb()), bearer(tokens["ann"])),
+	}
+	for name, c := range clients {
+		askAll(t, name, rolecallv1connect.NewAuthzServiceClient(c))
+	}
+
+	// keys: none, revoked, another organization's question
+	ctx := context.Background()
+	q := &v1.CheckRequest{Subject: "bob", Permission: "view_sources", Target: &v1.Target{Scope: "claims"}}
+	out := new(v1.CheckResponse)
+	err = cc.Invoke(ctx, rolecallv1connect.AuthzServiceCheckProcedure, q, out)
+	if s, _ := status.FromError(err); s.Code() != codes.Unauthenticated {
+		t.Fatalf("a call without a key: %v", err)
+	}
+	err = cc.Invoke(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tokens["revoked"]), rolecallv1connect.AuthzServiceCheckProcedure, q, out)
+	if s, _ := status.FromError(err); s.Code() != codes.Unauthenticated || !strings.Contains(s.Message(), "revoked") {
+		t.Fatalf("a revoked key: %v", err)
+	}
+	if err := cc.Invoke(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tokens["bob"]), rolecallv1connect.AuthzServiceCheckProcedure, q, out); err != nil || !out.Allowed {
+		t.Fatalf("bob's key: %v, %v", out, err)
+	}
+
+	// health and reflection need no key, on both transports
+	h, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health over gRPC: %v, %v", h, err)
+	}
+	if _, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{Service: "nope"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("health of an unknown service: %v", err)
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	watch, err := healthpb.NewHealthClient(cc).Watch(wctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := watch.Recv(); err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health watch: %v, %v", h, err)
+	}
+	stopWatch() // a stream still open would hold Shutdown to its deadline
+	res, err := http.Post(url+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), "SERVING") {
+		t.Fatalf("health over HTTP/JSON: %s", b)
+	}
+	stream := grpcreflect.NewClient(connect.NewClient(connecthttp.NewTransport(h2c(), url, connecthttp.WithGRPC()))).NewStream(ctx)
+	names, err := stream.ListServices()
+	stream.Close()
+	if err != nil || !slices.Contains(names, rolecallv1connect.AuthzServiceName) {
+		t.Fatalf("reflection over gRPC: %v, %v", names, err)
+	}
+
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown: %v", err)
+	}
+}
