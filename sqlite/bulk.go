@@ -135,6 +135,7 @@ func (t *tx) DeleteWhere(f rolecall.Filter) (int, error) {
 	const op = "sqlite.DeleteWhere"
 	n := 0
 	err := t.run(op, func() error {
+		t.forget() // rows go or move: what was read of them may no longer hold
 		var err error
 		n, err = t.deleteWhere(op, f)
 		return err

@@ -16,6 +16,7 @@ import (
 func (t *tx) MoveScope(id, parent string) error {
 	const op = "sqlite.MoveScope"
 	return t.run(op, func() error {
+		t.forget() // rows go or move: what was read of them may no longer hold
 		if id == "" {
 			return missing(op, "scope to move", "id")
 		}
@@ -85,6 +86,7 @@ func (t *tx) MoveScope(id, parent string) error {
 func (t *tx) MoveResource(ref rolecall.ResourceRef, scope string, parent *rolecall.ResourceRef) error {
 	const op = "sqlite.MoveResource"
 	return t.run(op, func() error {
+		t.forget() // rows go or move: what was read of them may no longer hold
 		key := ref.String()
 		name := "resource " + strconv.Quote(key)
 		switch {

@@ -129,14 +129,24 @@ func (t *tx) put(op string, w write, o *object) error {
 	if name == "" {
 		name = fmt.Sprintf("%s %q", o.kind, o.key)
 	}
-	oldOrg, exists, err := t.lookup("SELECT org FROM "+table+" WHERE key = ?", o.key)
-	switch {
-	case err != nil:
-		return err
-	case w == create && exists:
+	conflict := func() error {
 		return rolecall.E(op, rolecall.Conflict, name, "already exists; replace it instead, or choose another key")
-	case w == replace && !exists:
-		return rolecall.E(op, rolecall.NotFound, name, "does not exist; create it first")
+	}
+	var oldOrg string
+	if w == create {
+		// a key taken before this transaction is found by the INSERT
+		if _, seen := t.orgs[rowKey{table, o.key}]; seen {
+			return conflict()
+		}
+	} else {
+		org, exists, err := t.orgOf(table, o.key)
+		switch {
+		case err != nil:
+			return err
+		case !exists:
+			return rolecall.E(op, rolecall.NotFound, name, "does not exist; create it first")
+		}
+		oldOrg = org
 	}
 
 	// References must exist; the one marked orgOf or isOrg gives the
@@ -147,7 +157,7 @@ func (t *tx) put(op string, w write, o *object) error {
 		if r.key == "" {
 			continue
 		}
-		rorg, ok, err := t.lookup("SELECT org FROM "+tables[r.kind]+" WHERE key = ?", r.key)
+		rorg, ok, err := t.orgOf(tables[r.kind], r.key)
 		if err != nil {
 			return err
 		}
@@ -201,7 +211,11 @@ func (t *tx) put(op string, w write, o *object) error {
 		cols = append(cols, "key")
 		args = append(args, o.key)
 		marks := strings.Repeat(", ?", len(cols))[2:]
-		err = t.exec("INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ("+marks+")", args...)
+		taken, ierr := t.insert("INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ("+marks+")", args...)
+		if taken {
+			return conflict()
+		}
+		err = ierr
 	} else {
 		args = append(args, o.key)
 		err = t.exec("UPDATE "+table+" SET "+strings.Join(cols, " = ?, ")+" = ? WHERE key = ?", args...)
@@ -219,6 +233,7 @@ func (t *tx) put(op string, w write, o *object) error {
 	if err != nil {
 		return err
 	}
+	t.remember(table, o.key, org)
 	return t.log(o.kind, o.key, org, value)
 }
 
@@ -254,6 +269,7 @@ func nullable(key string) any {
 func (t *tx) Delete(kind rolecall.ObjectKind, key string) error {
 	const op = "sqlite.Delete"
 	return t.run(op, func() error {
+		t.forget() // rows go or move: what was read of them may no longer hold
 		table, ok := tables[kind]
 		switch {
 		case kind == rolecall.ObjAudit:

@@ -57,7 +57,7 @@ func Open(path string) (*Store, error) {
 	}
 	params := fmt.Sprintf("?_busy_timeout=%d&_foreign_keys=1&_journal_mode=WAL&_synchronous=%s",
 		busyTimeout.Milliseconds(), synchronous)
-	w, err := sql.Open("sqlite", path+params+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", path+params+"&_txlock=immediate&_pragma=cache_size(-65536)")
 	if err != nil {
 		return nil, &rolecall.Error{Op: op, Kind: rolecall.Internal, Name: path, Msg: "cannot set up the database driver", Err: err}
 	}

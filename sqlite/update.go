@@ -3,9 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/rolecall/rolecall"
 )
@@ -119,7 +123,40 @@ type tx struct {
 	// a batch of writes prepares each statement once; they close with the
 	// transaction.
 	stmts map[string]*sql.Stmt
+	// orgs remembers the organization of rows this transaction has read or
+	// written (by table and key), so a batch of writes referring to the
+	// same scopes and users reads each once. Anything that deletes or
+	// moves rows empties it.
+	orgs map[rowKey]string
 }
+
+// rowKey names one row: its table and key.
+type rowKey struct{ table, key string }
+
+// orgOf reads the organization of a row, from memory when this
+// transaction has seen the row already.
+func (t *tx) orgOf(table, key string) (string, bool, error) {
+	if org, ok := t.orgs[rowKey{table, key}]; ok {
+		return org, true, nil
+	}
+	org, ok, err := t.lookup("SELECT org FROM "+table+" WHERE key = ?", key)
+	if ok {
+		t.remember(table, key, org)
+	}
+	return org, ok, err
+}
+
+// remember records the organization of a row just read or written.
+func (t *tx) remember(table, key, org string) {
+	if t.orgs == nil {
+		t.orgs = map[rowKey]string{}
+	}
+	t.orgs[rowKey{table, key}] = org
+}
+
+// forget empties the memory of rows' organizations, before rows are
+// deleted or moved.
+func (t *tx) forget() { clear(t.orgs) }
 
 // stmt returns the transaction's prepared statement for query.
 func (t *tx) stmt(query string) (*sql.Stmt, error) {
@@ -174,6 +211,23 @@ func (t *tx) exec(query string, args ...any) error {
 		return databaseError{err}
 	}
 	return nil
+}
+
+// insert runs an INSERT in the transaction; a row whose key is taken is
+// reported by taken (the statement is undone, the transaction goes on).
+func (t *tx) insert(query string, args ...any) (taken bool, err error) {
+	st, err := t.stmt(query)
+	if err == nil {
+		_, err = st.ExecContext(t.ctx, args...)
+	}
+	var se *sqlite.Error
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return true, nil
+	}
+	return false, databaseError{err}
 }
 
 // lookup reads one row's column; ok is false when there is no such row.

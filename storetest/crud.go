@@ -219,6 +219,48 @@ func testCreateExisting(t *testing.T, open func(*testing.T) rolecall.Store) {
 	}
 }
 
+// testRefusedCreateGoesOn: a create refused as a Conflict leaves the
+// transaction usable: what else it writes commits. A key deleted in a
+// transaction can be created again in it, and a scope created in it can be
+// referred to at once.
+func testRefusedCreateGoesOn(t *testing.T, open func(*testing.T) rolecall.Store) {
+	s, _, _ := seed(t, open)
+	_, err := s.Update(t.Context(), func(tx rolecall.Tx) error {
+		if err := tx.CreateUser(rolecall.User{ID: "ann"}); rolecall.KindOf(err) != rolecall.Conflict {
+			t.Errorf("creating ann again: %v, want a conflict", err)
+		}
+		if err := tx.CreateScope(rolecall.Scope{ID: "w1", Parent: "acme"}); rolecall.KindOf(err) != rolecall.Conflict {
+			t.Errorf("creating w1 again: %v, want a conflict", err)
+		}
+		if err := tx.CreateUser(rolecall.User{ID: "zed"}); err != nil {
+			return err
+		}
+		if err := tx.CreateScope(rolecall.Scope{ID: "w9", Parent: "acme"}); err != nil {
+			return err
+		}
+		if err := tx.CreateResource(rolecall.Resource{Type: "dataset", ID: "d9", Scope: "w9"}); err != nil {
+			return err
+		}
+		if err := tx.Delete(rolecall.ObjResource, "dataset:d9"); err != nil {
+			return err
+		}
+		return tx.CreateResource(rolecall.Resource{Type: "dataset", ID: "d9", Scope: "w9"})
+	})
+	if err != nil {
+		t.Fatalf("the transaction after refused creates: %v", err)
+	}
+	update(t, s, func(tx rolecall.Tx) error {
+		if ok, err := tx.Get(rolecall.ObjUser, "zed", &rolecall.User{}); !ok || err != nil {
+			t.Errorf("zed after the transaction: %v, %v", ok, err)
+		}
+		var r rolecall.Resource
+		if ok, err := tx.Get(rolecall.ObjResource, "dataset:d9", &r); !ok || err != nil || r.Scope != "w9" {
+			t.Errorf("dataset d9 after the transaction: %v, %v, %v", r, ok, err)
+		}
+		return nil
+	})
+}
+
 // testReplaceMissing: replacing a missing key is NotFound naming it.
 func testReplaceMissing(t *testing.T, open func(*testing.T) rolecall.Store) {
 	s, _, rev := seed(t, open)

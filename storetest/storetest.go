@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) rolecall.Store) {
 		{"Replace", testReplace},
 		{"Delete", testDelete},
 		{"CreateExisting", testCreateExisting},
+		{"RefusedCreateGoesOn", testRefusedCreateGoesOn},
 		{"ReplaceMissing", testReplaceMissing},
 		{"DeleteMissing", testDeleteMissing},
 		{"GivesIDs", testGivesIDs},
