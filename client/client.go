@@ -131,7 +131,10 @@ func dial(addr string, extra []grpc.DialOption) (*grpc.ClientConn, error) {
 	if u.Scheme == "https" {
 		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
 	}
-	return grpc.NewClient(host, append([]grpc.DialOption{grpc.WithTransportCredentials(creds)}, extra...)...)
+	// windows of 4 MiB: a bulk import's request (a few MiB) streams without
+	// waiting for window updates; gRPC's default starts at 64 KiB
+	return grpc.NewClient(host, append([]grpc.DialOption{grpc.WithTransportCredentials(creds),
+		grpc.WithInitialWindowSize(4 << 20), grpc.WithInitialConnWindowSize(4 << 20)}, extra...)...)
 }
 
 // failing is the transport of a client whose address was not usable:

@@ -99,7 +99,7 @@ func New(o Options) *Server {
 	return &Server{
 		http: &http.Server{Handler: h, Protocols: protocols(), ReadHeaderTimeout: 10 * time.Second},
 		grpc: grpcwire.NewServer(rpc, observe, grpc.MaxRecvMsgSize(o.maxBody()), grpc.MaxSendMsgSize(math.MaxInt32),
-			grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0)))),
+			grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))), grpc.InitialWindowSize(4<<20), grpc.InitialConnWindowSize(4<<20)),
 		done: make(chan struct{}),
 	}
 }
