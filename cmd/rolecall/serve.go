@@ -28,7 +28,7 @@ import (
 func serveCmd() *cobra.Command {
 	var f storeFlags
 	var addr, baseURL, config, otlp string
-	var seed, noConsole bool
+	var seed, noConsole, profiling bool
 	var follow, grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [--addr HOST:PORT] [--store S] [--model M]",
@@ -100,7 +100,7 @@ the environment, which wins over the file.`,
 				ui = c
 				go expireSessions(ctx, cs, log)
 			}
-			srv := server.New(server.Options{Live: live, Admin: adm, Store: st, Log: log, BaseURL: baseURL, Tracer: tp, Console: ui})
+			srv := server.New(server.Options{Live: live, Admin: adm, Store: st, Log: log, BaseURL: baseURL, Tracer: tp, Console: ui, Profiling: profiling})
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
@@ -136,6 +136,7 @@ the environment, which wins over the file.`,
 	cmd.Flags().StringVar(&f.model, "model", "", "the model: a preset name or a model file (default reinfer)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:7080", "where to listen")
 	cmd.Flags().BoolVar(&noConsole, "no-console", false, "serve the API only, without the web console at /")
+	cmd.Flags().BoolVar(&profiling, "pprof", false, "serve Go's runtime profiles at /debug/pprof/ without a key (only where the port is not reachable from outside)")
 	cmd.Flags().BoolVar(&seed, "demo", false, "seed the preset's demo organization into an empty store, and print API keys to try it with")
 	cmd.Flags().DurationVar(&follow, "follow", 20*time.Millisecond, "how often to read the store's change log for writes by other processes (replicas)")
 	cmd.Flags().StringSliceVar(&f.orgs, "orgs", nil, "hold and serve only these organizations (comma-separated ids); keys of others are refused as unavailable (default: every organization)")

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/http/pprof"
 	"net/http"
 	"runtime"
 	"time"
@@ -53,6 +54,10 @@ type Options struct {
 	// Console, if set, serves every path the API does not (the web
 	// console at "/").
 	Console http.Handler
+	// Profiling serves Go's runtime profiles at /debug/pprof/ (CPU, heap,
+	// goroutines, execution traces), without a key: turn it on only where
+	// the port is not reachable from outside.
+	Profiling bool
 }
 
 // Handler returns the API on one handler: gRPC, gRPC-Web and Connect
@@ -212,6 +217,13 @@ func build(o Options) (*connect.Server, http.Handler) {
 		}
 		json.NewEncoder(w).Encode(st)
 	})
+	if o.Profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	if o.Console != nil {
 		mux.Handle("/", o.Console)
 	}
