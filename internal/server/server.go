@@ -12,8 +12,8 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"net/http/pprof"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"time"
 
