@@ -124,3 +124,18 @@ func TestOneListener(t *testing.T) {
 		t.Fatalf("Serve after Shutdown: %v", err)
 	}
 }
+
+// TestProfiling: Go's runtime profiles are served only when asked for.
+func TestProfiling(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		ts, _ := start(t, func(o *server.Options) { o.Profiling = on })
+		res, err := ts.Client().Get(ts.URL + "/debug/pprof/cmdline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if (res.StatusCode == http.StatusOK) != on {
+			t.Errorf("profiling %v: /debug/pprof/cmdline answered %d", on, res.StatusCode)
+		}
+	}
+}
