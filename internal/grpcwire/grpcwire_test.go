@@ -250,17 +250,25 @@ func TestSplitSorts(t *testing.T) {
 		t.Fatalf("connections: %d to gRPC, %d to net/http; want 0 and 4", grpcConns.n.Load(), httpConns.n.Load())
 	}
 
-	// a client that opens HTTP/2 and waits (as some gRPC clients wait for
-	// the server's settings) goes to gRPC once Wait has passed
+	// a client that opens HTTP/2 and sends no request (as gRPC clients open
+	// connections ahead of calls) gets the split's SETTINGS at once, and
+	// goes to gRPC once Wait has passed
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+	io.WriteString(c, http2.ClientPreface+"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Read(make([]byte, 9)); err != nil {
-		t.Fatalf("no settings from the server after the client's: %v", err)
+	fr := http2.NewFramer(c, c)
+	for i := range 2 {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("frame %d from the server: %v", i, err)
+		}
+		if _, ok := f.(*http2.SettingsFrame); !ok {
+			t.Fatalf("frame %d from the server: %v, want SETTINGS", i, f)
+		}
 	}
 	if grpcConns.n.Load() != 1 {
 		t.Fatalf("a silent HTTP/2 client went to net/http")
@@ -355,5 +363,66 @@ func TestSplitHeadersAndMessage(t *testing.T) {
 	}
 	if grpcConns.n.Load() != 1 {
 		t.Fatalf("the connection did not go to gRPC")
+	}
+}
+
+// TestSplitAcknowledgement: a raw HTTP/2 client acknowledges the split's
+// SETTINGS frame before or after its first request's headers; on the way
+// to net/http the acknowledgement is taken out (net/http would hang up on
+// an acknowledgement of settings it never sent), and the request is
+// answered.
+func TestSplitAcknowledgement(t *testing.T) {
+	addr, _, httpConns, _ := serve(t)
+	for i, ackFirst := range []bool{true, false} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, http2.ClientPreface)
+		fr := http2.NewFramer(c, c)
+		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		fr.WriteSettings()
+		if f, err := fr.ReadFrame(); err != nil || f.Header().Type != http2.FrameSettings {
+			t.Fatalf("the server's preface: %v, %v", f, err)
+		}
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", "/plain"}, {":authority", addr}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		if ackFirst {
+			fr.WriteSettingsAck()
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true, EndStream: true})
+		if !ackFirst {
+			fr.WriteSettingsAck()
+		}
+		// net/http's settings are acknowledged as they come; a PING answered
+		// after the answer shows the server took every frame before it
+		status, pinged := "", false
+		for status == "" || !pinged {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("ack first %v: no answer: %v", ackFirst, err)
+			}
+			switch f := f.(type) {
+			case *http2.GoAwayFrame:
+				t.Fatalf("ack first %v: the server hung up: %v", ackFirst, f.ErrCode)
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck() // net/http's own settings
+				}
+			case *http2.MetaHeadersFrame:
+				status = f.PseudoValue("status")
+				fr.WritePing(false, [8]byte{1})
+			case *http2.PingFrame:
+				pinged = f.IsAck()
+			}
+		}
+		if status != "200" || httpConns.n.Load() != int64(i+1) {
+			t.Fatalf("ack first %v: status %s, %d connections to net/http", ackFirst, status, httpConns.n.Load())
+		}
 	}
 }

@@ -21,13 +21,20 @@ import (
 //     request is a gRPC call with protobuf (content-type application/grpc
 //     or application/grpc+proto) goes to GRPC;
 //   - HTTP/2 without TLS that sends no request within Wait of its opening
-//     goes to GRPC too: gRPC clients open connections ahead of calls, and
-//     some wait for the server's settings before their first request;
+//     goes to GRPC too: gRPC clients open connections ahead of calls;
 //   - everything else (HTTP/1.x, gRPC-Web, Connect, gRPC with JSON, HTTP/2
 //     whose first request is any of these) goes to HTTP.
 //
 // A connection stays where its first request sent it: an HTTP/2
 // connection that opened with a gRPC call takes only gRPC calls.
+//
+// gRPC clients (grpc-go, grpc-java) wait for the server's SETTINGS frame
+// before their first request, so Split answers an HTTP/2 opening with an
+// empty SETTINGS frame of its own (the server's preface), then reads up to
+// the first request. The client acknowledges that frame; net/http would
+// take the acknowledgement of a frame it did not send for a protocol
+// error, so on the way to HTTP it is taken out of the stream (gRPC's
+// transport ignores acknowledgements).
 type Split struct {
 	// Wait bounds how long an HTTP/2 connection may stay silent after its
 	// opening before it is taken for a gRPC client (default 1 s).
@@ -124,6 +131,12 @@ func (s *Split) sort(c net.Conn) {
 		fr := http2.NewFramer(io.Discard, io.MultiReader(rest, io.TeeReader(br, &rec)))
 		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 		fr.MaxHeaderListSize = 1 << 20
+		c.SetWriteDeadline(time.Now().Add(timeout))
+		if _, err := c.Write(emptySettings); err != nil {
+			c.Close()
+			return
+		}
+		c.SetWriteDeadline(time.Time{})
 		c.SetReadDeadline(time.Now().Add(wait))
 		to = s.grpc // a client silent after its opening is a gRPC client
 		for {
@@ -152,7 +165,55 @@ func (s *Split) sort(c net.Conn) {
 		seen = bytes.Clone(b)
 	}
 	c.SetReadDeadline(time.Time{})
-	to.deliver(&replayConn{Conn: c, r: io.MultiReader(bytes.NewReader(seen), c)})
+	r := io.MultiReader(bytes.NewReader(seen), c)
+	if h2 && to == s.http {
+		r = &dropSettingsAck{r: r, skip: len(preface)}
+	}
+	to.deliver(&replayConn{Conn: c, r: r})
+}
+
+// emptySettings is an HTTP/2 SETTINGS frame with no parameters.
+var emptySettings = []byte{0, 0, 0, byte(http2.FrameSettings), 0, 0, 0, 0, 0}
+
+// dropSettingsAck passes an HTTP/2 client's byte stream through, less its
+// first SETTINGS acknowledgement (of Split's own SETTINGS frame).
+type dropSettingsAck struct {
+	r       io.Reader
+	skip    int    // bytes of the client preface still to pass
+	payload int    // bytes of the current frame's payload still to pass
+	pending []byte // a frame header read but not yet passed
+	hdr     [9]byte
+	done    bool
+}
+
+func (d *dropSettingsAck) Read(p []byte) (int, error) {
+	for {
+		switch {
+		case len(d.pending) > 0:
+			n := copy(p, d.pending)
+			d.pending = d.pending[n:]
+			return n, nil
+		case d.done:
+			return d.r.Read(p)
+		case d.skip > 0 || d.payload > 0:
+			rest := &d.skip
+			if d.skip == 0 {
+				rest = &d.payload
+			}
+			n, err := d.r.Read(p[:min(len(p), *rest)])
+			*rest -= n
+			return n, err
+		}
+		if _, err := io.ReadFull(d.r, d.hdr[:]); err != nil {
+			return 0, err
+		}
+		length := int(d.hdr[0])<<16 | int(d.hdr[1])<<8 | int(d.hdr[2])
+		if http2.FrameType(d.hdr[3]) == http2.FrameSettings && http2.Flags(d.hdr[4]).Has(http2.FlagSettingsAck) && length == 0 {
+			d.done = true
+			continue
+		}
+		d.pending, d.payload = d.hdr[:], length
+	}
 }
 
 func contentType(h *http2.MetaHeadersFrame) string {
