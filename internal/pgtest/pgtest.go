@@ -118,19 +118,25 @@ func DSN(t testing.TB) string {
 	return u.String()
 }
 
-// exec1 runs one statement on the shared maintenance connection.
+// exec1 runs one statement on the shared maintenance connection,
+// connecting again once when the connection was lost (a test restarted
+// the server).
 func exec1(ctx context.Context, sql string) error {
 	adminMu.Lock()
 	defer adminMu.Unlock()
-	if admin == nil || admin.IsClosed() {
-		c, err := pgx.Connect(ctx, srv.url.String())
-		if err != nil {
-			return fmt.Errorf("connecting to %s: %w", srv.url.Redacted(), err)
+	for attempt := 0; ; attempt++ {
+		if admin == nil || admin.IsClosed() {
+			c, err := pgx.Connect(ctx, srv.url.String())
+			if err != nil {
+				return fmt.Errorf("connecting to %s: %w", srv.url.Redacted(), err)
+			}
+			admin = c
 		}
-		admin = c
+		_, err := admin.Exec(ctx, sql)
+		if err == nil || attempt > 0 || !admin.IsClosed() {
+			return err
+		}
 	}
-	_, err := admin.Exec(ctx, sql)
-	return err
 }
 
 // server is a running cluster, or an external server.

@@ -13,9 +13,9 @@ import (
 )
 
 // This file's test stops the package's PostgreSQL server and starts it
-// again; it is the package's last (go test runs files in name order, and
-// no later file may hold a test): the maintenance connection the tests'
-// databases are made on does not survive the restart.
+// again; tests after it make their databases on a new maintenance
+// connection (pgtest connects again when it finds the old one lost), so
+// the tests may run in any order (go test -shuffle=on).
 
 // postgresCtl stops and starts the test's PostgreSQL server itself, as its
 // owner would: it finds the data directory and the server's command line
