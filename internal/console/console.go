@@ -182,6 +182,9 @@ type view struct {
 	HasOffers  bool
 	HasDomains bool
 	Flash      string
+	// Served names the organizations a server pinned with serve --orgs
+	// holds (nil: every one).
+	Served []string
 }
 
 // words are the model's names for the console's nouns: a Labelbox model
@@ -256,7 +259,9 @@ func (c *Console) orgsOf(e *engine.Engine, p *who) []rolecall.Scope {
 func (c *Console) home(w http.ResponseWriter, r *http.Request, p *who) {
 	orgs := c.orgsOf(c.o.Live.Engine(), p)
 	if len(orgs) == 0 {
-		c.render(w, r, http.StatusOK, "empty", &view{Who: p, Words: c.words})
+		// on a replica pinned to some organizations, the person's may be
+		// held elsewhere: say so rather than that they belong nowhere
+		c.render(w, r, http.StatusOK, "empty", &view{Who: p, Words: c.words, Served: c.o.Live.Orgs()})
 		return
 	}
 	to := orgs[0].ID
