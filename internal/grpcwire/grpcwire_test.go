@@ -106,6 +106,17 @@ func serve(t *testing.T) (addr string, grpcConns, httpConns *countingListener, s
 	return ln.Addr().String(), grpcConns, httpConns, split
 }
 
+// dial makes a gRPC client connection to addr, closed when t ends.
+func dial(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
 func h2cClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	p := new(http.Protocols)
@@ -119,11 +130,7 @@ func h2cClient() *http.Client {
 // messages, headers, trailers and server streams arrive whole either way.
 func TestTransports(t *testing.T) {
 	addr, grpcConns, httpConns, _ := serve(t)
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
+	cc := dial(t, addr)
 	clients := map[string]*connect.Client{
 		"gRPC transport":          connect.NewClient(grpcwire.Transport{Conn: cc}),
 		"net/http, gRPC protocol": connect.NewClient(connecthttp.NewTransport(h2cClient(), "http://"+addr, connecthttp.WithGRPC())),
@@ -189,11 +196,7 @@ func TestTransports(t *testing.T) {
 // Invoke) is answered, metadata and status included.
 func TestPlainGRPCClient(t *testing.T) {
 	addr, _, _, _ := serve(t)
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
+	cc := dial(t, addr)
 	var header, trailer metadata.MD
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-who", "plain")
 	out := new(v1.CheckResponse)
@@ -203,7 +206,7 @@ func TestPlainGRPCClient(t *testing.T) {
 	if header.Get("x-who")[0] != "plain" || trailer.Get("x-done")[0] != "yes" {
 		t.Errorf("header %v, trailer %v", header, trailer)
 	}
-	err = cc.Invoke(context.Background(), "/rolecall.v1.AuthzService/Check", &v1.CheckRequest{Subject: "eve"}, out)
+	err := cc.Invoke(context.Background(), "/rolecall.v1.AuthzService/Check", &v1.CheckRequest{Subject: "eve"}, out)
 	if s, _ := status.FromError(err); s.Code() != codes.PermissionDenied || s.Message() != "eve may not ask" {
 		t.Fatalf("eve's check: %v", err)
 	}
