@@ -82,6 +82,13 @@ func TestOneListener(t *testing.T) {
 		t.Fatalf("bob's key: %v, %v", out, err)
 	}
 
+	// a request past the size limit is refused, naming the limit
+	big := &v1.CheckRequest{Subject: strings.Repeat("x", 5<<20), Permission: "view_sources", Target: &v1.Target{Scope: "claims"}}
+	err = cc.Invoke(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tokens["bob"]), rolecallv1connect.AuthzServiceCheckProcedure, big, out)
+	if s, _ := status.FromError(err); s.Code() != codes.ResourceExhausted || !strings.Contains(s.Message(), "larger than max") {
+		t.Fatalf("a 5 MiB request over gRPC: %v", err)
+	}
+
 	// health and reflection need no key, on both transports
 	h, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
