@@ -453,13 +453,18 @@ var readActs = map[string][]string{
 	"view_bindings": {"view_bindings", "view_members", "bind_role", "grant_permissions"},
 	"explain_other": {"explain_other", "view_bindings", "bind_role", "grant_permissions"},
 	"view_audit":    {"view_audit", "bind_role", "grant_permissions"},
+	// an export is everything of the organization at once: only a right
+	// the model gives for it, held on the organization itself, or the
+	// operator
+	"export_organization": {"export_organization"},
 }
 
 // May reports, as nil or a PermissionDenied error naming the right, whether
 // an actor may perform a read act in an organization: view_members (list
 // its members), view_bindings (see who holds which role where),
 // explain_other (explain another member's access), view_audit (read its
-// log). The operator may do all. A member needs the right the model
+// log), export_organization (read all of it at once, as JSON Lines). The
+// operator may do all. A member needs the right the model
 // requires for the act on the organization or a node of it where the member
 // is one; where the model configures no right for the act, the right of the
 // first act it falls back on that is configured (view_bindings falls back
@@ -469,7 +474,7 @@ var readActs = map[string][]string{
 // Another organization reads as not found.
 func (s *Service) May(ctx context.Context, a Actor, org, act string) error {
 	if _, ok := readActs[act]; !ok {
-		return rolecall.E("admin.May", rolecall.Invalid, act, "not a read act; give view_members, view_bindings, explain_other or view_audit")
+		return rolecall.E("admin.May", rolecall.Invalid, act, "not a read act; give view_members, view_bindings, explain_other, view_audit or export_organization")
 	}
 	return s.may(ctx, "admin.May", a, org, act, strings.ReplaceAll(act, "_", " ")+" in")
 }
@@ -505,7 +510,13 @@ func (s *Service) may(ctx context.Context, op string, a Actor, org, act, doing s
 	for _, ms := range e.Memberships(a.User, org) {
 		mine = append(mine, ms.Scope)
 	}
-	if need == "" || !mayAnywhere(e, a.User, need, org, mine) {
+	held := need != "" && mayAnywhere(e, a.User, need, org, mine)
+	if act == "export_organization" && need != "" {
+		// on the organization itself, not on a node of it
+		d, err := e.Check(engine.Request{Subject: a.User, Permission: need, Target: rolecall.ScopeTarget(org)})
+		held = err == nil && d.Allowed
+	}
+	if !held {
 		return rolecall.E(op, rolecall.PermissionDenied, "authorization",
 			fmt.Sprintf("%s may not %s %s; it needs %s on the organization", a.User, doing, org, firstNonEmpty(need, "the operator")))
 	}

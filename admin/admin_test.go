@@ -13,6 +13,7 @@ import (
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/engine"
+	"github.com/rolecall/rolecall/internal/demo"
 	"github.com/rolecall/rolecall/internal/modelfile"
 	"github.com/rolecall/rolecall/internal/testenv"
 	"github.com/rolecall/rolecall/model"
@@ -553,10 +554,32 @@ func TestMay(t *testing.T) {
 		{admin.Actor{User: "ann"}, "elsewhere", "view_members", rolecall.NotFound},
 		{admin.Actor{User: "ann", Org: "other"}, "acme", "view_members", rolecall.NotFound},
 		{admin.Actor{User: "ann"}, "acme", "delete_everything", rolecall.Invalid},
+		// Re:infer names no right to export a tenant: the operator's alone
+		{admin.Actor{User: "ann"}, "acme", "export_organization", rolecall.PermissionDenied},
+		{admin.Actor{Operator: true}, "acme", "export_organization", 0},
 	} {
 		err := svc.May(ctx, tc.actor, tc.org, tc.act)
 		if got := rolecall.KindOf(err); (err == nil) != (tc.want == 0) || (err != nil && got != tc.want) {
 			t.Errorf("%s %s in %s: %v, want kind %v", tc.actor, tc.act, tc.org, err, tc.want)
 		}
+	}
+}
+
+// TestMayExport: exporting an organization needs the model's right on the
+// organization itself; the same right on a node below it is not enough
+// (Labelbox: the tenant admin may, a workspace admin may not).
+func TestMayExport(t *testing.T) {
+	ctx := context.Background()
+	w := testenv.Open(t, "labelbox", "")
+	if _, _, err := demo.Seed(ctx, w.Store, "labelbox"); err != nil {
+		t.Fatal(err)
+	}
+	svc := admin.New(w.Model, w.Store, w.Live, nil)
+	if err := svc.May(ctx, admin.Actor{User: "tara"}, "acme", "export_organization"); err != nil {
+		t.Errorf("the tenant admin: %v", err)
+	}
+	err := svc.May(ctx, admin.Actor{User: "ana"}, "acme", "export_organization")
+	if rolecall.KindOf(err) != rolecall.PermissionDenied || !strings.Contains(err.Error(), "create_custom_roles on the organization") {
+		t.Errorf("a workspace admin: %v, want permission denied naming create_custom_roles on the organization", err)
 	}
 }

@@ -420,7 +420,7 @@ var AdminActs = []string{
 	"bind_group", "unbind_group", "assign_resource_group",
 	"create_custom_role", "update_custom_role", "delete_custom_role",
 	"add_domain", "remove_domain", "update_settings", "set_default_permissions",
-	"view_members", "view_bindings", "explain_other", "view_audit",
+	"view_members", "view_bindings", "explain_other", "view_audit", "export_organization",
 }
 
 // Admin rule parameter types, one per rule of the library.

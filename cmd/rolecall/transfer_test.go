@@ -30,15 +30,18 @@ func TestExportThroughServer(t *testing.T) {
 	_, ann := w.Key(t, "acme", "ann")
 	_, op := w.Key(t, "", "")
 	addr := serveWorld(t, w)
+	if code, _, errs := run("export", "--addr", addr, "--key", ann); code == 0 || !strings.Contains(errs, "may not export organization") {
+		t.Fatalf("export with ann's key (Re:infer gives no member the right): exit %d\n%s", code, errs)
+	}
 	var acme bytes.Buffer
 	if _, err := transfer.Export(context.Background(), w.Store, "acme", &acme); err != nil {
 		t.Fatal(err)
 	}
 	objects := strings.Count(acme.String(), "\n")
 
-	code, out, errs := run("export", "--addr", addr, "--key", ann)
+	code, out, errs := run("export", "--addr", addr, "--key", op, "--org", "acme")
 	if code != 0 || out != acme.String() || errs != fmt.Sprintf("exported %d objects at revision 1\n", objects) {
-		t.Fatalf("export with ann's key: exit %d\n%s%s", code, out, errs)
+		t.Fatalf("export with the operator's key: exit %d\n%s%s", code, out, errs)
 	}
 
 	dir := t.TempDir()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/admin"
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/transfer"
@@ -17,8 +18,9 @@ const exportChunk = 256 << 10
 
 // Export sends an organization's data as JSON Lines, read from the store's
 // snapshot at one revision: an organization's key its own organization
-// (another's reads as not found), the operator's everything or the
-// organization it names.
+// (another's reads as not found) when its user may export_organization
+// (the model's admin act, on the organization itself), the operator's
+// everything or the organization it names.
 func (im *Import) Export(ctx context.Context, r *v1.ExportRequest, stream rolecallv1connect.ImportServiceExportServerStream) error {
 	p, _ := PrincipalFrom(ctx)
 	org := r.Org
@@ -28,6 +30,9 @@ func (im *Import) Export(ctx context.Context, r *v1.ExportRequest, stream roleca
 		}
 		if err := inOrg(ctx, org, "organization "+org); err != nil {
 			return err
+		}
+		if err := im.Admin.May(ctx, admin.Actor{User: p.User, Org: p.Org}, org, "export_organization"); err != nil {
+			return toStatus(err)
 		}
 	}
 	snap, err := im.Store.Snapshot(ctx)

@@ -16,6 +16,7 @@ import (
 	"github.com/rolecall/rolecall"
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
+	"github.com/rolecall/rolecall/internal/demo"
 	"github.com/rolecall/rolecall/internal/server"
 	"github.com/rolecall/rolecall/internal/testenv"
 	"github.com/rolecall/rolecall/transfer"
@@ -88,8 +89,8 @@ func local(t *testing.T, st rolecall.Reader, org string) (string, rolecall.Revis
 }
 
 // TestExport: an export over the API is, byte for byte, what transfer
-// writes from the store at the revision it reports, over every protocol;
-// an organization's key gets its organization and nothing of another's.
+// writes from the store at the revision it reports, over every protocol,
+// and an organization's export has nothing of another's.
 func TestExport(t *testing.T) {
 	ts, st := start(t)
 	withGlobex(t, st, 4000) // more than one message's worth (exportChunk)
@@ -98,9 +99,9 @@ func TestExport(t *testing.T) {
 	globex, _ := local(t, st, "globex")
 
 	for name, opts := range map[string][]connecthttp.Option{"connect": nil, "grpc": {connecthttp.WithGRPC()}, "grpc-web": {connecthttp.WithGRPCWeb()}} {
-		got, gotRev, _, err := export(t, rolecallv1connect.NewImportServiceClient(conn(ts, "bob", opts...)), &v1.ExportRequest{})
+		got, gotRev, _, err := export(t, rolecallv1connect.NewImportServiceClient(conn(ts, "operator", opts...)), &v1.ExportRequest{Org: "acme"})
 		if err != nil || got != acme || gotRev != uint64(rev) {
-			t.Fatalf("%s: bob's key exports at revision %d (%v):\n%s\nwant acme at revision %d:\n%s", name, gotRev, err, got, rev, acme)
+			t.Fatalf("%s: the operator exports acme at revision %d (%v):\n%s\nwant acme at revision %d:\n%s", name, gotRev, err, got, rev, acme)
 		}
 	}
 	for _, secret := range []string{"globex", "gil", "gx-"} {
@@ -108,8 +109,9 @@ func TestExport(t *testing.T) {
 			t.Fatalf("acme's export mentions %q:\n%s", secret, acme)
 		}
 	}
+	// Re:infer gives no member the right to export the tenant
 	bob := rolecallv1connect.NewImportServiceClient(conn(ts, "bob"))
-	if got, _, _, err := export(t, bob, &v1.ExportRequest{Org: "acme", Consistency: &v1.Consistency{FullyConsistent: true}}); err != nil || got != acme {
+	if got, _, _, err := export(t, bob, &v1.ExportRequest{Org: "acme", Consistency: &v1.Consistency{FullyConsistent: true}}); connect.CodeOf(err) != connect.CodePermissionDenied || got != "" {
 		t.Fatalf("bob's key naming acme: %v\n%s", err, got)
 	}
 
@@ -139,7 +141,8 @@ func TestExportRefusals(t *testing.T) {
 		{"a scope of another organization", "ann", &v1.ExportRequest{Org: "gx-sales"}, connect.CodeNotFound, "no such object"},
 		{"an unknown organization", "operator", &v1.ExportRequest{Org: "initech"}, connect.CodeNotFound, "organization initech: no such organization"},
 		{"a project, not an organization", "operator", &v1.ExportRequest{Org: "claims"}, connect.CodeInvalidArgument, "export acme instead"},
-		{"a revision from the future", "ann", &v1.ExportRequest{Consistency: &v1.Consistency{AtLeastAsFresh: 999}}, connect.CodeInvalidArgument, "consistency.at_least_as_fresh: 999: the store is at revision"},
+		{"a revision from the future", "operator", &v1.ExportRequest{Consistency: &v1.Consistency{AtLeastAsFresh: 999}}, connect.CodeInvalidArgument, "consistency.at_least_as_fresh: 999: the store is at revision"},
+		{"a member without the right", "ann", &v1.ExportRequest{}, connect.CodePermissionDenied, "ann may not export organization in acme"},
 		{"a revoked key", "revoked", &v1.ExportRequest{}, connect.CodeUnauthenticated, "the API key was revoked"},
 		{"no key", "", &v1.ExportRequest{}, connect.CodeUnauthenticated, "give an API key"},
 	} {
@@ -180,5 +183,32 @@ func TestExportRoundTrip(t *testing.T) {
 	want.Revision, got.Revision = 0, 0
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("the snapshot after the round trip differs:\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestExportByMember: a member the model gives the right to export
+// (Labelbox: the tenant admin, on the organization) exports their
+// organization with its key; a workspace admin may not.
+func TestExportByMember(t *testing.T) {
+	ctx := context.Background()
+	w := testenv.Open(t, "labelbox", "")
+	if _, _, err := demo.Seed(ctx, w.Store, "labelbox"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Live.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, tara := w.Key(t, "acme", "tara")
+	_, ana := w.Key(t, "acme", "ana")
+	ts := testenv.Serve(t, server.Handler(w.Options()), true)
+	want, rev := local(t, w.Store, "acme")
+	client := func(token string) rolecallv1connect.ImportServiceClient {
+		return rolecallv1connect.NewImportServiceClient(connect.NewClient(connecthttp.NewTransport(ts.Client(), ts.URL), bearer(token)))
+	}
+	if got, gotRev, _, err := export(t, client(tara), &v1.ExportRequest{}); err != nil || got != want || gotRev != uint64(rev) {
+		t.Fatalf("the tenant admin's export at %d: %v\n%s", gotRev, err, got)
+	}
+	if got, _, _, err := export(t, client(ana), &v1.ExportRequest{}); connect.CodeOf(err) != connect.CodePermissionDenied || got != "" {
+		t.Fatalf("a workspace admin's export: %v", err)
 	}
 }

@@ -195,7 +195,7 @@ func build(o Options) (*connect.Server, http.Handler) {
 	rolecallv1connect.RegisterAuthzServiceHandler(srv, &Authz{Live: o.Live})
 	rolecallv1connect.RegisterAdminServiceHandler(srv, &Admin{Service: o.Admin})
 	rolecallv1connect.RegisterWatchServiceHandler(srv, &Watch{Store: o.Store, keys: keys, live: o.Live})
-	rolecallv1connect.RegisterImportServiceHandler(srv, &Import{Store: o.Store, Live: o.Live, Log: o.Log})
+	rolecallv1connect.RegisterImportServiceHandler(srv, &Import{Store: o.Store, Live: o.Live, Log: o.Log, Admin: o.Admin})
 	rolecallv1connect.RegisterModelServiceHandler(srv, &Model{Model: o.Live.Engine().Model()})
 	registerHealth(srv, o.Store)
 	grpcreflect.Register(srv) // the schema is public: it is in the repository

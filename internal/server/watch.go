@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/rolecall/rolecall"
+	"github.com/rolecall/rolecall/admin"
 	"github.com/rolecall/rolecall/engine"
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
@@ -136,6 +137,8 @@ type Import struct {
 	Store rolecall.Store
 	Live  *engine.Live
 	Log   *slog.Logger
+	// Admin decides who of an organization may export it.
+	Admin *admin.Service
 }
 
 func (im *Import) log(msg string, err error) {
