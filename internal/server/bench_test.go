@@ -1,7 +1,8 @@
 package server_test
 
 import (
-	"net/http"
+	"context"
+	"net"
 	"testing"
 
 	"github.com/rolecall/rolecall"
@@ -10,18 +11,23 @@ import (
 	"github.com/rolecall/rolecall/internal/testenv"
 )
 
-// BenchmarkCheckGRPC: one check over gRPC on loopback (h2c, one
-// connection), client and server in this process, run with -cpu to set the
-// concurrency; the CPU of both sides is what a check costs on one machine.
+// BenchmarkCheckGRPC: one check over gRPC on loopback, as `rolecall serve`
+// answers it (server.New on a listener: the split, grpc-go's transport)
+// and the Go client calls it (client.WithGRPC), one connection, client and
+// server in this process; run with -cpu to set the concurrency. The CPU of
+// both sides is what a check costs on one machine.
 func BenchmarkCheckGRPC(b *testing.B) {
 	w := testenv.OpenAcme(b)
 	_, token := w.Key(b, "acme", "ann")
-	ts := testenv.Serve(b, server.Handler(w.Options()), false)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tp := new(http.Protocols)
-	tp.SetUnencryptedHTTP2(true)
-	tr.Protocols = tp
-	c := rc.New(ts.URL, token, rc.WithHTTPClient(&http.Client{Transport: tr}), rc.WithGRPC())
+	srv := server.New(w.Options())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Shutdown(context.Background()) })
+	c := rc.New("http://"+ln.Addr().String(), token, rc.WithGRPC())
+	defer c.Close()
 	q := rc.Question{Subject: "bob", Permission: "view_sources", Target: rolecall.ResourceTarget("source", "mail")}
 	b.SetParallelism(8)
 	b.ResetTimer()
