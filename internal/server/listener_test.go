@@ -146,3 +146,23 @@ func TestProfiling(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownBeforeServe: a server shut down before it serves returns at
+// once from Serve, and closes the listener it was given.
+func TestShutdownBeforeServe(t *testing.T) {
+	o, _ := fixture(t)
+	srv := server.New(o)
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown: %v", err)
+	}
+	if _, err := ln.Accept(); err == nil {
+		t.Fatal("the listener is still open")
+	}
+}

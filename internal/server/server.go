@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect/v2"
@@ -81,6 +82,7 @@ func Handler(o Options) http.Handler {
 type Server struct {
 	http  *http.Server
 	grpc  *grpc.Server
+	mu    sync.Mutex // split and done
 	split *grpcwire.Split
 	done  chan struct{}
 }
@@ -121,11 +123,21 @@ func protocols() *http.Protocols {
 // Serve answers on ln until Shutdown, returning http.ErrServerClosed then,
 // or the error that stopped it.
 func (s *Server) Serve(ln net.Listener) error {
-	s.split = grpcwire.NewSplit(ln)
+	s.mu.Lock()
+	select {
+	case <-s.done:
+		s.mu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	default:
+	}
+	split := grpcwire.NewSplit(ln)
+	s.split = split
+	s.mu.Unlock()
 	errs := make(chan error, 3)
-	go func() { errs <- s.split.Serve() }()
-	go func() { errs <- s.grpc.Serve(s.split.GRPC()) }()
-	go func() { errs <- s.http.Serve(s.split.HTTP()) }()
+	go func() { errs <- split.Serve() }()
+	go func() { errs <- s.grpc.Serve(split.GRPC()) }()
+	go func() { errs <- s.http.Serve(split.HTTP()) }()
 	select {
 	case err := <-errs:
 		select {
@@ -133,7 +145,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return http.ErrServerClosed
 		default:
 		}
-		s.split.Close()
+		split.Close()
 		s.grpc.Stop()
 		s.http.Close()
 		return err
@@ -146,14 +158,18 @@ func (s *Server) Serve(ln net.Listener) error {
 // finish, until ctx ends; then it closes what is left (a Watch stream
 // lasts as long as its caller wants) and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
 	select {
 	case <-s.done:
+		s.mu.Unlock()
 		return nil
 	default:
 		close(s.done)
 	}
-	if s.split != nil {
-		s.split.Close()
+	split := s.split
+	s.mu.Unlock()
+	if split != nil {
+		split.Close()
 	}
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()
