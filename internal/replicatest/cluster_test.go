@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/rolecall/rolecall"
 	"github.com/rolecall/rolecall/client"
 	"github.com/rolecall/rolecall/internal/pgtest"
+	"github.com/rolecall/rolecall/internal/testenv"
 	"github.com/rolecall/rolecall/transfer"
 )
 
@@ -81,24 +81,7 @@ type replica struct {
 	http   *http.Client
 	cmd    *exec.Cmd
 	exited chan struct{}
-	log    *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log    *testenv.SyncBuffer
 }
 
 // start starts a replica with extra serve flags; it is killed when the
@@ -111,7 +94,7 @@ func (c *cluster) start(name string, args ...string) *replica {
 // startEnv starts a replica with variables added to its environment.
 func (c *cluster) startEnv(env []string, name string, args ...string) *replica {
 	c.t.Helper()
-	r := &replica{c: c, name: name, env: env, args: args, log: &syncBuffer{}}
+	r := &replica{c: c, name: name, env: env, args: args, log: &testenv.SyncBuffer{}}
 	r.launch("127.0.0.1:0")
 	c.t.Cleanup(func() {
 		r.kill()
