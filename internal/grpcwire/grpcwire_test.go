@@ -26,6 +26,7 @@ import (
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/internal/grpcwire"
+	"github.com/rolecall/rolecall/internal/testenv"
 )
 
 // authz allows ann, refuses anyone else with PermissionDenied, and echoes
@@ -117,14 +118,6 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 	return cc
 }
 
-func h2cClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	p := new(http.Protocols)
-	p.SetUnencryptedHTTP2(true)
-	t.Protocols = p
-	return &http.Client{Transport: t}
-}
-
 // TestTransports: connect clients on the gRPC transport and on net/http
 // (gRPC and Connect JSON) call the connect server on one port; codes,
 // messages, headers, trailers and server streams arrive whole either way.
@@ -133,8 +126,8 @@ func TestTransports(t *testing.T) {
 	cc := dial(t, addr)
 	clients := map[string]*connect.Client{
 		"gRPC transport":          connect.NewClient(grpcwire.Transport{Conn: cc}),
-		"net/http, gRPC protocol": connect.NewClient(connecthttp.NewTransport(h2cClient(), "http://"+addr, connecthttp.WithGRPC())),
-		"net/http, Connect JSON":  connect.NewClient(connecthttp.NewTransport(h2cClient(), "http://"+addr, connecthttp.WithProtoJSON())),
+		"net/http, gRPC protocol": connect.NewClient(connecthttp.NewTransport(testenv.H2C(), "http://"+addr, connecthttp.WithGRPC())),
+		"net/http, Connect JSON":  connect.NewClient(connecthttp.NewTransport(testenv.H2C(), "http://"+addr, connecthttp.WithProtoJSON())),
 	}
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
@@ -231,7 +224,7 @@ func TestSplitSorts(t *testing.T) {
 	if string(b) != "plain HTTP/1.1" {
 		t.Fatalf("HTTP/1.1: %q", b)
 	}
-	res, err = h2cClient().Get("http://" + addr + "/plain")
+	res, err = testenv.H2C().Get("http://" + addr + "/plain")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +236,7 @@ func TestSplitSorts(t *testing.T) {
 	for _, ct := range []string{"application/grpc-web+proto", "application/grpc+json"} {
 		req, _ := http.NewRequest("POST", "http://"+addr+"/rolecall.v1.AuthzService/Check", strings.NewReader(""))
 		req.Header.Set("Content-Type", ct)
-		res, err := h2cClient().Do(req)
+		res, err := testenv.H2C().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/internal/grpcwire"
 	"github.com/rolecall/rolecall/internal/server"
+	"github.com/rolecall/rolecall/internal/testenv"
 )
 
 // TestOneListener: server.New on one port answers every protocol (gRPC
@@ -43,13 +44,6 @@ func TestOneListener(t *testing.T) {
 	go func() { served <- srv.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
 
-	h2c := func() *http.Client {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		p := new(http.Protocols)
-		p.SetUnencryptedHTTP2(true)
-		tr.Protocols = p
-		return &http.Client{Transport: tr}
-	}
 	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -57,9 +51,9 @@ func TestOneListener(t *testing.T) {
 	defer cc.Close()
 	clients := map[string]*connect.Client{
 		"gRPC transport":     connect.NewClient(grpcwire.Transport{Conn: cc}, bearer(tokens["ann"])),
-		"connect gRPC, h2c":  connect.NewClient(connecthttp.NewTransport(h2c(), url, connecthttp.WithGRPC()), bearer(tokens["ann"])),
+		"connect gRPC, h2c":  connect.NewClient(connecthttp.NewTransport(testenv.H2C(), url, connecthttp.WithGRPC()), bearer(tokens["ann"])),
 		"connect, HTTP/1.1":  connect.NewClient(connecthttp.NewTransport(http.DefaultClient, url), bearer(tokens["ann"])),
-		"JSON, h2c":          connect.NewClient(connecthttp.NewTransport(h2c(), url, connecthttp.WithProtoJSON()), bearer(tokens["ann"])),
+		"JSON, h2c":          connect.NewClient(connecthttp.NewTransport(testenv.H2C(), url, connecthttp.WithProtoJSON()), bearer(tokens["ann"])),
 		"gRPC-Web, HTTP/1.1": connect.NewClient(connecthttp.NewTransport(http.DefaultClient, url, connecthttp.WithGRPCWeb()), bearer(tokens["ann"])),
 	}
 	for name, c := range clients {
@@ -115,7 +109,7 @@ func TestOneListener(t *testing.T) {
 	if !strings.Contains(string(b), "SERVING") {
 		t.Fatalf("health over HTTP/JSON: %s", b)
 	}
-	stream := grpcreflect.NewClient(connect.NewClient(connecthttp.NewTransport(h2c(), url, connecthttp.WithGRPC()))).NewStream(ctx)
+	stream := grpcreflect.NewClient(connect.NewClient(connecthttp.NewTransport(testenv.H2C(), url, connecthttp.WithGRPC()))).NewStream(ctx)
 	names, err := stream.ListServices()
 	stream.Close()
 	if err != nil || !slices.Contains(names, rolecallv1connect.AuthzServiceName) {

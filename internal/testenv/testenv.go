@@ -124,3 +124,13 @@ func Serve(t testing.TB, h http.Handler, tls bool) *httptest.Server {
 	t.Cleanup(ts.Close)
 	return ts
 }
+
+// H2C returns an HTTP client that speaks HTTP/2 without TLS (prior
+// knowledge), one connection per server, as gRPC clients do.
+func H2C() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	tr.Protocols = p
+	return &http.Client{Transport: tr}
+}
