@@ -506,15 +506,19 @@ func (s *Service) may(ctx context.Context, op string, a Actor, org, act, doing s
 	if need == "" && act == "view_members" {
 		return nil
 	}
-	var mine []string
-	for _, ms := range e.Memberships(a.User, org) {
-		mine = append(mine, ms.Scope)
-	}
-	held := need != "" && mayAnywhere(e, a.User, need, org, mine)
-	if act == "export_organization" && need != "" {
+	held := false
+	switch {
+	case need == "":
+	case act == "export_organization":
 		// on the organization itself, not on a node of it
 		d, err := e.Check(engine.Request{Subject: a.User, Permission: need, Target: rolecall.ScopeTarget(org)})
 		held = err == nil && d.Allowed
+	default:
+		var mine []string
+		for _, ms := range e.Memberships(a.User, org) {
+			mine = append(mine, ms.Scope)
+		}
+		held = mayAnywhere(e, a.User, need, org, mine)
 	}
 	if !held {
 		return rolecall.E(op, rolecall.PermissionDenied, "authorization",
