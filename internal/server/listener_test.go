@@ -24,6 +24,7 @@ import (
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/internal/grpcwire"
+	"github.com/rolecall/rolecall/internal/h2grpc"
 	"github.com/rolecall/rolecall/internal/server"
 	"github.com/rolecall/rolecall/internal/testenv"
 )
@@ -49,12 +50,18 @@ func TestOneListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
+	lean, err := h2grpc.NewClient(url, h2grpc.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lean.Close()
 	clients := map[string]*connect.Client{
 		"gRPC transport":     connect.NewClient(grpcwire.Transport{Conn: cc}, bearer(tokens["ann"])),
 		"connect gRPC, h2c":  connect.NewClient(connecthttp.NewTransport(testenv.H2C(), url, connecthttp.WithGRPC()), bearer(tokens["ann"])),
 		"connect, HTTP/1.1":  connect.NewClient(connecthttp.NewTransport(http.DefaultClient, url), bearer(tokens["ann"])),
 		"JSON, h2c":          connect.NewClient(connecthttp.NewTransport(testenv.H2C(), url, connecthttp.WithProtoJSON()), bearer(tokens["ann"])),
 		"gRPC-Web, HTTP/1.1": connect.NewClient(connecthttp.NewTransport(http.DefaultClient, url, connecthttp.WithGRPCWeb()), bearer(tokens["ann"])),
+		"h2grpc client":      connect.NewClient(lean, bearer(tokens["ann"])),
 	}
 	for name, c := range clients {
 		askAll(t, name, rolecallv1connect.NewAuthzServiceClient(c))
@@ -79,7 +86,7 @@ func TestOneListener(t *testing.T) {
 	// a request past the size limit is refused, naming the limit
 	big := &v1.CheckRequest{Subject: strings.Repeat("x", 5<<20), Permission: "view_sources", Target: &v1.Target{Scope: "claims"}}
 	err = cc.Invoke(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tokens["bob"]), rolecallv1connect.AuthzServiceCheckProcedure, big, out)
-	if s, _ := status.FromError(err); s.Code() != codes.ResourceExhausted || !strings.Contains(s.Message(), "larger than max") {
+	if s, _ := status.FromError(err); s.Code() != codes.ResourceExhausted || !strings.Contains(s.Message(), "the most is 4194304") {
 		t.Fatalf("a 5 MiB request over gRPC: %v", err)
 	}
 
@@ -109,11 +116,17 @@ func TestOneListener(t *testing.T) {
 	if !strings.Contains(string(b), "SERVING") {
 		t.Fatalf("health over HTTP/JSON: %s", b)
 	}
-	stream := grpcreflect.NewClient(connect.NewClient(connecthttp.NewTransport(testenv.H2C(), url, connecthttp.WithGRPC()))).NewStream(ctx)
-	names, err := stream.ListServices()
-	stream.Close()
-	if err != nil || !slices.Contains(names, rolecallv1connect.AuthzServiceName) {
-		t.Fatalf("reflection over gRPC: %v, %v", names, err)
+	// reflection is a stream both ways
+	for name, tr := range map[string]connect.Transport{"net/http": connecthttp.NewTransport(testenv.H2C(), url, connecthttp.WithGRPC()), "h2grpc client": lean} {
+		stream := grpcreflect.NewClient(connect.NewClient(tr)).NewStream(ctx)
+		names, err := stream.ListServices()
+		if err == nil {
+			_, err = stream.FileContainingSymbol(rolecallv1connect.AuthzServiceName)
+		}
+		stream.Close()
+		if err != nil || !slices.Contains(names, rolecallv1connect.AuthzServiceName) {
+			t.Fatalf("reflection over gRPC (%s): %v, %v", name, names, err)
+		}
 	}
 
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -4,17 +4,14 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc"
 
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"runtime"
 	"sync"
 	"time"
 
@@ -28,6 +25,7 @@ import (
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/internal/authzen"
 	"github.com/rolecall/rolecall/internal/grpcwire"
+	"github.com/rolecall/rolecall/internal/h2grpc"
 )
 
 // Options configure the API handler.
@@ -68,20 +66,21 @@ type Options struct {
 // index's revision, the store's head and how far the index is behind it
 // (503 while the store cannot be read), and GET /metrics for Prometheus
 // (the same, plus each applied revision's replication lag). Server serves
-// the same on a listener, with gRPC clients on gRPC's own transport.
+// the same on a listener, with gRPC clients on a transport of their own.
 func Handler(o Options) http.Handler {
 	_, h := build(o)
 	return h
 }
 
 // Server is the API on one listener: connections of gRPC clients (HTTP/2
-// without TLS whose first call is gRPC with protobuf) are served by
-// grpc-go's transport, every other connection (HTTP/1.1, Connect and
-// HTTP/JSON, gRPC-Web, the console, AuthZEN, metrics) by net/http; both
-// call the same handlers through the same interceptors.
+// without TLS whose first call is gRPC with protobuf) are served by a
+// transport made for short gRPC calls (internal/h2grpc), every other
+// connection (HTTP/1.1, Connect and HTTP/JSON, gRPC-Web, the console,
+// AuthZEN, metrics) by net/http; both call the same handlers through the
+// same interceptors.
 type Server struct {
 	http  *http.Server
-	grpc  *grpc.Server
+	grpc  *h2grpc.Server
 	mu    sync.Mutex // split and done
 	split *grpcwire.Split
 	done  chan struct{}
@@ -90,7 +89,7 @@ type Server struct {
 // New builds a Server; Serve starts it on a listener.
 func New(o Options) *Server {
 	rpc, h := build(o)
-	var observe grpcwire.Observe
+	var observe func(context.Context, string) (context.Context, func(error))
 	if o.Tracer != nil {
 		tr := o.Tracer.Tracer("rolecall")
 		observe = func(ctx context.Context, procedure string) (context.Context, func(error)) {
@@ -105,8 +104,7 @@ func New(o Options) *Server {
 	}
 	return &Server{
 		http: &http.Server{Handler: h, Protocols: protocols(), ReadHeaderTimeout: 10 * time.Second},
-		grpc: grpcwire.NewServer(rpc, observe, grpc.MaxRecvMsgSize(o.maxBody()), grpc.MaxSendMsgSize(math.MaxInt32),
-			grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))), grpc.InitialWindowSize(4<<20), grpc.InitialConnWindowSize(4<<20)),
+		grpc: h2grpc.New(rpc, h2grpc.Options{MaxRecvMsgSize: o.maxBody(), Observe: observe}),
 		done: make(chan struct{}),
 	}
 }

@@ -1,0 +1,876 @@
+// Package h2grpc serves a connect.Server's procedures to gRPC clients
+// over HTTP/2 without TLS, on a transport of its own made for short calls:
+// one goroutine reads each connection, each call runs in a goroutine of
+// its own that writes its answer itself. General HTTP/2 servers (net/http's,
+// grpc-go's) pass every answer through another goroutine that owns the
+// connection's writes; on a small machine each hand-off is a wake-up, and
+// wake-ups are most of what a short call costs.
+//
+// It speaks what gRPC clients need: the connection preface and settings,
+// HPACK, flow control both ways, pings, stream resets, GOAWAY on a graceful
+// stop, deadlines (grpc-timeout), and unary, server-, client- and
+// bidirectional streams with protobuf messages. It does not speak
+// compressed messages (a call that sends one fails as unimplemented, naming
+// it) or anything that is not gRPC.
+package h2grpc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect/v2"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/protobuf/proto"
+)
+
+// Options configure a Server.
+type Options struct {
+	// MaxRecvMsgSize bounds one request message (default 4 MiB).
+	MaxRecvMsgSize int
+	// MaxStreams bounds the calls in flight on one connection (default
+	// 250); a client opening more has the extra ones refused, to retry.
+	MaxStreams int
+	// Observe is called as each call starts, and the function it returns
+	// as the call ends with its error (tracing). Nil: nothing.
+	Observe func(ctx context.Context, procedure string) (context.Context, func(error))
+}
+
+// Server serves a connect.Server to gRPC clients.
+type Server struct {
+	rpc    *connect.Server
+	o      Options
+	unary  map[string]bool // procedures whose answer is one message
+	mu     sync.Mutex
+	lns    map[net.Listener]bool
+	conns  map[*conn]bool
+	stop   bool
+	connWG sync.WaitGroup
+	// work hands a call to a goroutine kept from an earlier one: its
+	// stack has grown to what a call needs already (a new goroutine's
+	// grows by copying, a good share of a short call's cost)
+	work chan func()
+}
+
+// New returns a Server of rpc's procedures.
+func New(rpc *connect.Server, o Options) *Server {
+	if o.MaxRecvMsgSize <= 0 {
+		o.MaxRecvMsgSize = 4 << 20
+	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = 250
+	}
+	s := &Server{rpc: rpc, o: o, unary: map[string]bool{}, lns: map[net.Listener]bool{}, conns: map[*conn]bool{}, work: make(chan func())}
+	for spec := range rpc.Specs() {
+		if spec.StreamType&connect.StreamTypeServer == 0 {
+			s.unary[spec.Procedure] = true
+		}
+	}
+	return s
+}
+
+// workerIdle is how long a goroutine waits for another call before it
+// ends.
+const workerIdle = 10 * time.Second
+
+// spawn runs f on a waiting worker, or on a new one.
+func (s *Server) spawn(f func()) {
+	select {
+	case s.work <- f:
+	default:
+		go s.worker(f)
+	}
+}
+
+func (s *Server) worker(f func()) {
+	f()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case f := <-s.work:
+			f()
+			idle.Reset(workerIdle)
+		case <-idle.C:
+			return
+		}
+	}
+}
+
+// ErrStopped is what Serve returns once the server is stopped.
+var ErrStopped = errors.New("h2grpc: the server was stopped")
+
+// Serve accepts connections on ln until the server stops or ln fails.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.stop {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrStopped
+	}
+	s.lns[ln] = true
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			stopped := s.stop
+			delete(s.lns, ln)
+			s.mu.Unlock()
+			if stopped {
+				return ErrStopped
+			}
+			return err
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.stop {
+			s.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		s.conns[c] = true
+		s.connWG.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.connWG.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// GracefulStop stops accepting connections and calls, tells every client
+// (GOAWAY), and returns once the calls in flight have finished.
+func (s *Server) GracefulStop() {
+	for _, c := range s.shut() {
+		c.drain()
+	}
+	s.connWG.Wait()
+}
+
+// Stop closes every connection at once; calls in flight see their
+// context canceled.
+func (s *Server) Stop() {
+	for _, c := range s.shut() {
+		c.nc.Close()
+	}
+	s.connWG.Wait()
+}
+
+func (s *Server) shut() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stop = true
+	for ln := range s.lns {
+		ln.Close()
+	}
+	var cs []*conn
+	for c := range s.conns {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// Our settings: the window a call may send before we grant more (we
+// grant as data arrives), and the connection's.
+const (
+	streamWindow = 1 << 20
+	connWindow   = 16 << 20
+)
+
+// conn is one client connection.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	br     *bufio.Reader
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// writes: frames are written whole under wmu; a writer flushes when
+	// it is done (an answer, a batch of control frames)
+	wmu   sync.Mutex
+	bw    *bufio.Writer
+	fr    *http2.Framer
+	hbuf  bytes.Buffer
+	henc  *hpack.Encoder
+	dirty bool // control frames written, not yet flushed
+
+	// flow control of what we send, under fmu
+	fmu        sync.Mutex
+	fcond      *sync.Cond
+	sendWindow int64 // the connection's
+	initWindow int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
+	maxFrame   int
+
+	// window used by the client and not yet granted back (read loop only)
+	recvUnacked uint32
+
+	// streams, under smu
+	smu      sync.Mutex
+	streams  map[uint32]*stream
+	last     uint32 // highest stream id seen
+	draining bool
+	closed   bool
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, 32<<10), bw: bufio.NewWriterSize(nc, 32<<10),
+		sendWindow: 65535, initWindow: 65535, maxFrame: 16384, streams: map[uint32]*stream{}}
+	c.fcond = sync.NewCond(&c.fmu)
+	c.fr = http2.NewFramer(c.bw, c.br)
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.fr.MaxHeaderListSize = 1 << 20
+	c.fr.SetMaxReadFrameSize(1 << 20)
+	c.henc = hpack.NewEncoder(&c.hbuf)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c
+}
+
+// serve reads the connection's frames until it ends.
+func (c *conn) serve() {
+	defer c.close()
+	pre := make([]byte, len(http2.ClientPreface))
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c.br, pre); err != nil || string(pre) != http2.ClientPreface {
+		return
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	c.control(func() {
+		c.fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(c.s.o.MaxStreams)},
+			http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
+			http2.Setting{ID: http2.SettingMaxFrameSize, Val: 1 << 20})
+		c.fr.WriteWindowUpdate(0, connWindow-65535)
+	})
+	c.flushControl()
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			var ce http2.ConnectionError
+			var se http2.StreamError
+			switch {
+			case errors.As(err, &se):
+				c.control(func() { c.fr.WriteRSTStream(se.StreamID, se.Code) })
+				c.flushControl()
+				continue
+			case errors.As(err, &ce):
+				c.goAway(http2.ErrCode(ce))
+			}
+			return
+		}
+		if err := c.handle(f); err != nil {
+			c.goAway(http2.ErrCodeProtocol)
+			return
+		}
+		if c.br.Buffered() == 0 {
+			c.flushControl()
+		}
+	}
+}
+
+func (c *conn) handle(f http2.Frame) error {
+	switch f := f.(type) {
+	case *http2.SettingsFrame:
+		if f.IsAck() {
+			return nil
+		}
+		err := f.ForeachSetting(func(st http2.Setting) error {
+			switch st.ID {
+			case http2.SettingInitialWindowSize:
+				c.fmu.Lock()
+				delta := int64(st.Val) - c.initWindow
+				c.initWindow = int64(st.Val)
+				c.smu.Lock()
+				for _, s := range c.streams {
+					s.sendWindow += delta
+				}
+				c.smu.Unlock()
+				c.fcond.Broadcast()
+				c.fmu.Unlock()
+			case http2.SettingMaxFrameSize:
+				c.fmu.Lock()
+				c.maxFrame = int(st.Val)
+				c.fmu.Unlock()
+			case http2.SettingHeaderTableSize:
+				c.wmu.Lock()
+				c.henc.SetMaxDynamicTableSizeLimit(st.Val)
+				c.wmu.Unlock()
+			}
+			return nil
+		})
+		c.control(func() { c.fr.WriteSettingsAck() })
+		return err
+	case *http2.MetaHeadersFrame:
+		return c.onHeaders(f)
+	case *http2.DataFrame:
+		c.onData(f)
+	case *http2.RSTStreamFrame:
+		if s := c.stream(f.StreamID); s != nil {
+			s.abort(connect.NewError(connect.CodeCanceled, "the client canceled the call"))
+			if !s.started {
+				// a unary call reset before its request ended: nothing ran
+				c.smu.Lock()
+				delete(c.streams, s.id)
+				c.smu.Unlock()
+			}
+		}
+	case *http2.WindowUpdateFrame:
+		c.fmu.Lock()
+		if f.StreamID == 0 {
+			c.sendWindow += int64(f.Increment)
+		} else if s := c.stream(f.StreamID); s != nil {
+			s.sendWindow += int64(f.Increment)
+		}
+		c.fcond.Broadcast()
+		c.fmu.Unlock()
+	case *http2.PingFrame:
+		if !f.IsAck() {
+			c.control(func() { c.fr.WritePing(true, f.Data) })
+		}
+	case *http2.GoAwayFrame:
+		// the client opens no more calls; those in flight finish
+	}
+	return nil
+}
+
+func (c *conn) stream(id uint32) *stream {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return c.streams[id]
+}
+
+// control writes control frames without flushing; the read loop flushes
+// them once it has read everything buffered, or an answer's flush does.
+func (c *conn) control(write func()) {
+	c.wmu.Lock()
+	write()
+	c.dirty = true
+	c.wmu.Unlock()
+}
+
+func (c *conn) flushControl() {
+	c.wmu.Lock()
+	if c.dirty {
+		c.dirty = false
+		c.bw.Flush()
+	}
+	c.wmu.Unlock()
+}
+
+func (c *conn) goAway(code http2.ErrCode) {
+	c.smu.Lock()
+	last := c.last
+	c.smu.Unlock()
+	c.control(func() { c.fr.WriteGoAway(last, code, nil) })
+	c.flushControl()
+}
+
+// drain sends GOAWAY and closes the connection once its calls are done.
+func (c *conn) drain() {
+	c.smu.Lock()
+	c.draining = true
+	idle := len(c.streams) == 0
+	c.smu.Unlock()
+	c.goAway(http2.ErrCodeNo)
+	if idle {
+		c.nc.Close()
+	}
+}
+
+func (c *conn) close() {
+	c.smu.Lock()
+	c.closed = true
+	streams := c.streams
+	c.streams = map[uint32]*stream{}
+	c.smu.Unlock()
+	c.cancel()
+	for _, s := range streams {
+		s.abort(connect.NewError(connect.CodeUnavailable, "the connection closed"))
+	}
+	c.fmu.Lock()
+	c.fcond.Broadcast()
+	c.fmu.Unlock()
+	c.nc.Close()
+}
+
+// onHeaders starts a call.
+func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
+	id := f.StreamID
+	if s := c.stream(id); s != nil {
+		// trailers of a client stream: the request side ends
+		if f.StreamEnded() {
+			s.push(nil, true)
+			c.start(s)
+		}
+		return nil
+	}
+	c.smu.Lock()
+	if id%2 == 0 || id <= c.last {
+		c.smu.Unlock()
+		return fmt.Errorf("stream %d out of order", id)
+	}
+	c.last = id
+	refuse := c.draining || c.closed || len(c.streams) >= c.s.o.MaxStreams
+	c.smu.Unlock()
+	if refuse {
+		c.control(func() { c.fr.WriteRSTStream(id, http2.ErrCodeRefusedStream) })
+		return nil
+	}
+	if f.Truncated {
+		c.control(func() { c.fr.WriteRSTStream(id, http2.ErrCodeRefusedStream) })
+		return nil
+	}
+	method, path := f.PseudoValue("method"), f.PseudoValue("path")
+	info := &connect.CallInfo{Protocol: connect.ProtocolNameGRPC, Codec: "proto", RequestEncoding: "identity", ResponseEncoding: "identity",
+		PeerAddr: c.nc.RemoteAddr().String()}
+	var ct, timeout, encoding string
+	for _, hf := range f.RegularFields() {
+		switch hf.Name {
+		case "content-type":
+			ct = hf.Value
+		case "grpc-timeout":
+			timeout = hf.Value
+		case "grpc-encoding":
+			encoding = hf.Value
+		case "te", "connection", "grpc-accept-encoding":
+		default:
+			info.RequestHeader().Add(hf.Name, hf.Value)
+		}
+	}
+	s := &stream{c: c, id: id, procedure: path, info: info, unary: c.s.unary[path], notify: make(chan struct{}, 1)}
+	base, cancel := context.WithCancel(c.ctx)
+	if d, ok := parseTimeout(timeout); ok {
+		base, cancel = context.WithTimeout(c.ctx, d)
+	}
+	s.ctx, s.cancel = base, cancel
+	c.fmu.Lock()
+	s.sendWindow = c.initWindow
+	c.fmu.Unlock()
+	c.smu.Lock()
+	c.streams[id] = s
+	c.smu.Unlock()
+	if f.StreamEnded() {
+		s.push(nil, true)
+	}
+	var early error
+	switch ct, _, _ = strings.Cut(ct, ";"); {
+	case method != "POST":
+		early = connect.NewError(connect.CodeUnimplemented, "gRPC calls are POSTs; this was "+method)
+	case ct != "application/grpc" && ct != "application/grpc+proto":
+		early = connect.NewError(connect.CodeUnimplemented, "content-type "+ct+" is not gRPC with protobuf; send application/grpc")
+	case encoding != "" && encoding != "identity":
+		early = connect.NewError(connect.CodeUnimplemented, "compressed messages ("+encoding+") are not accepted here; send them uncompressed")
+	}
+	s.early = early
+	if !s.unary || f.StreamEnded() || early != nil {
+		c.start(s)
+	}
+	return nil
+}
+
+// start runs a call on a worker, once: a streaming call as its headers
+// arrive, a unary one once its request has ended (or failed), so that it
+// runs straight through, without waiting for the read loop again.
+func (c *conn) start(s *stream) {
+	if s.started {
+		return
+	}
+	s.started = true
+	c.s.spawn(func() { s.run(s.early) })
+}
+
+// onData feeds a call's request messages, granting the window back as
+// the data arrives (a call buffers at most one message's worth), in
+// updates of half a window or more: a short call's request costs no
+// update, and no packet of its own.
+func (c *conn) onData(f *http2.DataFrame) {
+	n := f.Header().Length
+	if c.recvUnacked += n; c.recvUnacked >= connWindow/2 {
+		inc := c.recvUnacked
+		c.recvUnacked = 0
+		c.control(func() { c.fr.WriteWindowUpdate(0, inc) })
+	}
+	s := c.stream(f.StreamID)
+	if s == nil {
+		return
+	}
+	if err := s.push(f.Data(), f.StreamEnded()); err != nil {
+		// the call's next receive fails with err, and it ends with it;
+		// no more window for it
+		c.start(s)
+		return
+	}
+	if f.StreamEnded() {
+		c.start(s)
+	}
+	if s.recvUnacked += n; s.recvUnacked >= streamWindow/2 && !f.StreamEnded() {
+		inc := s.recvUnacked
+		s.recvUnacked = 0
+		c.control(func() { c.fr.WriteWindowUpdate(s.id, inc) })
+	}
+}
+
+// parseTimeout reads a grpc-timeout value: digits and a unit.
+func parseTimeout(v string) (time.Duration, bool) {
+	if len(v) < 2 || len(v) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	unit := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second, 'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}[v[len(v)-1]]
+	if unit == 0 {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}
+
+// stream is one call.
+type stream struct {
+	c         *conn
+	id        uint32
+	procedure string
+	info      *connect.CallInfo
+	unary     bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	// request side, under mu
+	mu     sync.Mutex
+	buf    []byte   // bytes of a message not yet whole
+	msgs   [][]byte // whole messages not yet received
+	eof    bool
+	err    error
+	notify chan struct{}
+
+	// answer side, used by the call's goroutine only (sendWindow under c.fmu)
+	sendWindow  int64
+	headersSent bool
+
+	recvUnacked uint32 // window used and not yet granted back (read loop only)
+	started     bool   // the call runs (read loop only)
+	early       error  // the call fails at once with this (bad content type...)
+}
+
+// push adds request bytes; end marks the request side's end.
+func (s *stream) push(data []byte, end bool) error {
+	s.mu.Lock()
+	defer func() {
+		s.mu.Unlock()
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}()
+	if s.err != nil {
+		return nil
+	}
+	s.buf = append(s.buf, data...)
+	for len(s.buf) >= 5 {
+		if s.buf[0] != 0 {
+			s.err = connect.NewError(connect.CodeUnimplemented, "compressed messages are not accepted here; send them uncompressed")
+			return s.err
+		}
+		size := int(binary.BigEndian.Uint32(s.buf[1:5]))
+		if size > s.c.s.o.MaxRecvMsgSize {
+			s.err = connect.NewError(connect.CodeResourceExhausted, fmt.Sprintf("a message of %d bytes; the most is %d", size, s.c.s.o.MaxRecvMsgSize))
+			return s.err
+		}
+		if len(s.buf) < 5+size {
+			break
+		}
+		s.msgs = append(s.msgs, s.buf[5:5+size:5+size])
+		s.buf = s.buf[5+size:]
+	}
+	if len(s.buf) == 0 {
+		s.buf = nil
+	}
+	if end {
+		s.eof = true
+		if len(s.buf) > 0 {
+			s.err = connect.NewError(connect.CodeInvalidArgument, "the request ended inside a message")
+			return s.err
+		}
+	}
+	return nil
+}
+
+// abort ends a call from outside: its context is canceled, a receive
+// fails with err.
+func (s *stream) abort(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+	s.cancel()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	s.c.fmu.Lock()
+	s.c.fcond.Broadcast()
+	s.c.fmu.Unlock()
+}
+
+func (s *stream) Receive(msg any) error {
+	for {
+		s.mu.Lock()
+		switch {
+		case len(s.msgs) > 0:
+			m := s.msgs[0]
+			s.msgs = s.msgs[1:]
+			s.mu.Unlock()
+			pm, ok := msg.(proto.Message)
+			if !ok {
+				return connect.NewError(connect.CodeInternal, fmt.Sprintf("%T is not a protobuf message", msg))
+			}
+			if err := proto.Unmarshal(m, pm); err != nil {
+				return connect.NewError(connect.CodeInvalidArgument, "the request message is not valid protobuf: "+err.Error())
+			}
+			return nil
+		case s.err != nil:
+			err := s.err
+			s.mu.Unlock()
+			return err
+		case s.eof:
+			s.mu.Unlock()
+			return io.EOF
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.notify:
+		case <-s.ctx.Done():
+			return ctxError(s.ctx.Err())
+		}
+	}
+}
+
+func ctxError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return connect.NewError(connect.CodeDeadlineExceeded, "the call's deadline passed")
+	}
+	return connect.NewError(connect.CodeCanceled, "the call was canceled")
+}
+
+func (s *stream) SendHeaders() error {
+	if s.headersSent {
+		return nil
+	}
+	c := s.c
+	c.wmu.Lock()
+	s.writeHeaders()
+	err := c.bw.Flush()
+	c.wmu.Unlock()
+	return err
+}
+
+// writeHeaders writes the answer's headers; wmu is held.
+func (s *stream) writeHeaders() {
+	s.headersSent = true
+	c := s.c
+	c.hbuf.Reset()
+	c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+	c.henc.WriteField(hpack.HeaderField{Name: "content-type", Value: "application/grpc"})
+	writeFields(c.henc, s.info.ResponseHeader())
+	c.writeBlock(s.id, false)
+}
+
+// writeBlock writes c.hbuf as a header block, in CONTINUATION frames past
+// the client's frame size; wmu is held.
+func (c *conn) writeBlock(id uint32, end bool) {
+	c.fmu.Lock()
+	max := c.maxFrame
+	c.fmu.Unlock()
+	b := c.hbuf.Bytes()
+	first := b[:min(len(b), max)]
+	b = b[len(first):]
+	c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: end, EndHeaders: len(b) == 0})
+	for len(b) > 0 {
+		part := b[:min(len(b), max)]
+		b = b[len(part):]
+		c.fr.WriteContinuation(id, len(b) == 0, part)
+	}
+}
+
+// writeFields encodes a header's fields, leaving out those the protocol
+// reserves.
+func writeFields(enc *hpack.Encoder, h *connect.Header) {
+	for k, vs := range h.All() {
+		k = strings.ToLower(k)
+		if k == "content-type" || k == "te" || strings.HasPrefix(k, "grpc-") || strings.HasPrefix(k, ":") {
+			continue
+		}
+		for _, v := range vs {
+			enc.WriteField(hpack.HeaderField{Name: k, Value: v})
+		}
+	}
+}
+
+func (s *stream) Send(msg any) error {
+	pm, ok := msg.(proto.Message)
+	if !ok {
+		return connect.NewError(connect.CodeInternal, fmt.Sprintf("%T is not a protobuf message", msg))
+	}
+	size := proto.Size(pm)
+	b := make([]byte, 5, 5+size)
+	binary.BigEndian.PutUint32(b[1:], uint32(size))
+	b, err := proto.MarshalOptions{}.MarshalAppend(b, pm)
+	if err != nil {
+		return connect.NewError(connect.CodeInternal, "the answer could not be encoded: "+err.Error())
+	}
+	c := s.c
+	if !s.headersSent {
+		c.wmu.Lock()
+		s.writeHeaders()
+		c.wmu.Unlock()
+	}
+	for len(b) > 0 {
+		c.fmu.Lock()
+		for (c.sendWindow <= 0 || s.sendWindow <= 0) && s.ctx.Err() == nil {
+			c.fcond.Wait()
+		}
+		if err := s.ctx.Err(); err != nil {
+			c.fmu.Unlock()
+			return ctxError(err)
+		}
+		n := int(min(int64(len(b)), c.sendWindow, s.sendWindow, int64(c.maxFrame)))
+		c.sendWindow -= int64(n)
+		s.sendWindow -= int64(n)
+		c.fmu.Unlock()
+		c.wmu.Lock()
+		err := c.fr.WriteData(s.id, false, b[:n])
+		c.wmu.Unlock()
+		if err != nil {
+			return connect.NewError(connect.CodeUnavailable, "the connection failed: "+err.Error())
+		}
+		b = b[n:]
+	}
+	if s.unary {
+		return nil // flushed with the trailers
+	}
+	c.wmu.Lock()
+	err = c.bw.Flush()
+	c.wmu.Unlock()
+	if err != nil {
+		return connect.NewError(connect.CodeUnavailable, "the connection failed: "+err.Error())
+	}
+	return nil
+}
+
+// run runs the call and writes its end.
+func (s *stream) run(early error) {
+	c := s.c
+	// a context's end wakes a Send waiting for window
+	stopWake := context.AfterFunc(s.ctx, func() {
+		c.fmu.Lock()
+		c.fcond.Broadcast()
+		c.fmu.Unlock()
+	})
+	err := early
+	if err == nil {
+		ctx := s.ctx
+		var end func(error)
+		if c.s.o.Observe != nil {
+			ctx, end = c.s.o.Observe(ctx, s.procedure)
+		}
+		err = c.s.rpc.Call(ctx, s.procedure, s.info, s)
+		if end != nil {
+			end(err)
+		}
+	}
+	stopWake()
+	code, msg := status(err)
+	c.wmu.Lock()
+	c.hbuf.Reset()
+	if !s.headersSent {
+		// trailers only
+		s.headersSent = true
+		c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+		c.henc.WriteField(hpack.HeaderField{Name: "content-type", Value: "application/grpc"})
+		writeFields(c.henc, s.info.ResponseHeader())
+	}
+	c.henc.WriteField(hpack.HeaderField{Name: "grpc-status", Value: strconv.Itoa(int(code))})
+	if msg != "" {
+		c.henc.WriteField(hpack.HeaderField{Name: "grpc-message", Value: encodeMessage(msg)})
+	}
+	writeFields(c.henc, s.info.ResponseTrailer())
+	c.writeBlock(s.id, true)
+	s.mu.Lock()
+	open := !s.eof
+	s.mu.Unlock()
+	if open {
+		// the client is still sending: it need not
+		c.fr.WriteRSTStream(s.id, http2.ErrCodeNo)
+	}
+	// the call stops counting against the client's limit before the
+	// client can know it ended
+	c.smu.Lock()
+	delete(c.streams, s.id)
+	done := c.draining && len(c.streams) == 0
+	c.smu.Unlock()
+	c.dirty = false
+	c.bw.Flush()
+	c.wmu.Unlock()
+	s.cancel()
+	if done {
+		c.nc.Close()
+	}
+}
+
+// status is the gRPC status of a call's error, as connect's own gRPC
+// transport writes it.
+func status(err error) (connect.Code, string) {
+	if err == nil {
+		return 0, ""
+	}
+	var ce *connect.Error
+	switch {
+	case errors.As(err, &ce):
+		return ce.Code(), ce.Message()
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.CodeDeadlineExceeded, err.Error()
+	case errors.Is(err, context.Canceled):
+		return connect.CodeCanceled, err.Error()
+	case errors.Is(err, io.EOF):
+		return connect.CodeInvalidArgument, "the call carried no request message; send exactly one"
+	}
+	return connect.CodeUnknown, err.Error()
+}
+
+// encodeMessage percent-encodes a grpc-message value (gRPC's rule: bytes
+// outside printable ASCII, and '%').
+func encodeMessage(m string) string {
+	clean := true
+	for i := 0; i < len(m); i++ {
+		if m[i] < 0x20 || m[i] > 0x7e || m[i] == '%' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return m
+	}
+	var b strings.Builder
+	for i := 0; i < len(m); i++ {
+		if c := m[i]; c < 0x20 || c > 0x7e || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
