@@ -502,8 +502,8 @@ func (cc *clientConn) handle(f http2.Frame) error {
 	case *http2.RSTStreamFrame:
 		if s := cc.stream(f.StreamID); s != nil {
 			s.update(func() {
-				if s.ended {
-					return // an answer in full, then "stop sending": nothing to undo
+				if s.ended || s.err != nil {
+					return // an answer in full, then "stop sending"; or a second reset
 				}
 				switch f.ErrCode {
 				case http2.ErrCodeRefusedStream:

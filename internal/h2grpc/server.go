@@ -267,11 +267,18 @@ func (c *conn) serve() {
 				continue
 			case errors.As(err, &ce):
 				c.goAway(http2.ErrCode(ce))
+			case errors.Is(err, http2.ErrFrameTooLarge):
+				c.goAway(http2.ErrCodeFrameSize)
 			}
 			return
 		}
 		if err := c.handle(f); err != nil {
-			c.goAway(http2.ErrCodeProtocol)
+			code := http2.ErrCodeProtocol
+			var ce http2.ConnectionError
+			if errors.As(err, &ce) {
+				code = http2.ErrCode(ce)
+			}
+			c.goAway(code)
 			return
 		}
 		if c.br.Buffered() == 0 {
@@ -287,6 +294,9 @@ func (c *conn) handle(f http2.Frame) error {
 			return nil
 		}
 		err := f.ForeachSetting(func(st http2.Setting) error {
+			if err := st.Valid(); err != nil {
+				return err
+			}
 			switch st.ID {
 			case http2.SettingInitialWindowSize:
 				c.fmu.Lock()
@@ -313,10 +323,26 @@ func (c *conn) handle(f http2.Frame) error {
 		c.control(func() { c.fr.WriteSettingsAck() })
 		return err
 	case *http2.MetaHeadersFrame:
+		if f.HasPriority() && f.Priority.StreamDep == f.StreamID {
+			c.streamError(f.StreamID, http2.ErrCodeProtocol)
+			return nil
+		}
 		return c.onHeaders(f)
 	case *http2.DataFrame:
+		if c.idle(f.StreamID) {
+			return errors.New("DATA on an idle stream")
+		}
 		c.onData(f)
+	case *http2.PriorityFrame:
+		if f.StreamDep == f.StreamID {
+			c.streamError(f.StreamID, http2.ErrCodeProtocol)
+		}
+	case *http2.PushPromiseFrame:
+		return errors.New("a client may not push")
 	case *http2.RSTStreamFrame:
+		if c.idle(f.StreamID) {
+			return errors.New("RST_STREAM on an idle stream")
+		}
 		if s := c.stream(f.StreamID); s != nil {
 			s.abort(connect.NewError(connect.CodeCanceled, "the client canceled the call"))
 			if !s.started {
@@ -327,14 +353,25 @@ func (c *conn) handle(f http2.Frame) error {
 			}
 		}
 	case *http2.WindowUpdateFrame:
+		if c.idle(f.StreamID) {
+			return errors.New("WINDOW_UPDATE on an idle stream")
+		}
 		c.fmu.Lock()
+		overflow := false
 		if f.StreamID == 0 {
 			c.sendWindow += int64(f.Increment)
+			overflow = c.sendWindow > 1<<31-1
 		} else if s := c.stream(f.StreamID); s != nil {
 			s.sendWindow += int64(f.Increment)
+			if s.sendWindow > 1<<31-1 {
+				defer c.streamError(f.StreamID, http2.ErrCodeFlowControl)
+			}
 		}
 		c.fcond.Broadcast()
 		c.fmu.Unlock()
+		if overflow {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
 	case *http2.PingFrame:
 		if !f.IsAck() {
 			c.control(func() { c.fr.WritePing(true, f.Data) })
@@ -343,6 +380,27 @@ func (c *conn) handle(f http2.Frame) error {
 		// the client opens no more calls; those in flight finish
 	}
 	return nil
+}
+
+// idle tells whether a stream id is one the client has not opened yet.
+func (c *conn) idle(id uint32) bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return id != 0 && id > c.last
+}
+
+// streamError resets a stream for breaking the protocol, ending its call
+// if it runs.
+func (c *conn) streamError(id uint32, code http2.ErrCode) {
+	if s := c.stream(id); s != nil {
+		s.abort(connect.NewError(connect.CodeInternal, "the client broke the protocol: "+code.String()))
+		if !s.started {
+			c.smu.Lock()
+			delete(c.streams, id)
+			c.smu.Unlock()
+		}
+	}
+	c.control(func() { c.fr.WriteRSTStream(id, code) })
 }
 
 func (c *conn) stream(id uint32) *stream {
@@ -410,11 +468,21 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	id := f.StreamID
 	if s := c.stream(id); s != nil {
 		// trailers of a client stream: the request side ends
-		if f.StreamEnded() {
+		switch {
+		case s.remoteEnded:
+			c.streamError(id, http2.ErrCodeStreamClosed)
+		case !f.StreamEnded():
+			c.streamError(id, http2.ErrCodeProtocol) // trailers end the request
+		default:
+			s.remoteEnded = true
 			s.push(nil, true)
 			c.start(s)
 		}
 		return nil
+	}
+	if id%2 == 1 && !c.idle(id) {
+		// a stream that has ended
+		return http2.ConnectionError(http2.ErrCodeStreamClosed)
 	}
 	c.smu.Lock()
 	if id%2 == 0 || id <= c.last {
@@ -430,6 +498,10 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	}
 	if f.Truncated {
 		c.control(func() { c.fr.WriteRSTStream(id, http2.ErrCodeRefusedStream) })
+		return nil
+	}
+	if bad := malformed(f); bad {
+		c.streamError(id, http2.ErrCodeProtocol)
 		return nil
 	}
 	method, path := f.PseudoValue("method"), f.PseudoValue("path")
@@ -449,7 +521,17 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 			info.RequestHeader().Add(hf.Name, hf.Value)
 		}
 	}
-	s := &stream{c: c, id: id, procedure: path, info: info, unary: c.s.unary[path], notify: make(chan struct{}, 1)}
+	s := &stream{c: c, id: id, procedure: path, info: info, unary: c.s.unary[path], notify: make(chan struct{}, 1), length: -1}
+	for _, hf := range f.RegularFields() {
+		if hf.Name == "content-length" {
+			n, err := strconv.ParseInt(hf.Value, 10, 64)
+			if err != nil || n < 0 {
+				c.streamError(id, http2.ErrCodeProtocol)
+				return nil
+			}
+			s.length = n
+		}
+	}
 	base, cancel := context.WithCancel(c.ctx)
 	if d, ok := parseTimeout(timeout); ok {
 		base, cancel = context.WithTimeout(c.ctx, d)
@@ -462,6 +544,11 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	c.streams[id] = s
 	c.smu.Unlock()
 	if f.StreamEnded() {
+		s.remoteEnded = true
+		if s.length > 0 {
+			c.streamError(id, http2.ErrCodeProtocol)
+			return nil
+		}
 		s.push(nil, true)
 	}
 	var early error
@@ -504,7 +591,22 @@ func (c *conn) onData(f *http2.DataFrame) {
 	}
 	s := c.stream(f.StreamID)
 	if s == nil {
+		// a stream that has ended (or was never opened: idle ones are
+		// refused before)
+		c.control(func() { c.fr.WriteRSTStream(f.StreamID, http2.ErrCodeStreamClosed) })
 		return
+	}
+	if s.remoteEnded {
+		c.streamError(s.id, http2.ErrCodeStreamClosed)
+		return
+	}
+	s.received += int64(len(f.Data()))
+	if f.StreamEnded() {
+		s.remoteEnded = true
+		if s.length >= 0 && s.received != s.length {
+			c.streamError(s.id, http2.ErrCodeProtocol)
+			return
+		}
 	}
 	if err := s.push(f.Data(), f.StreamEnded()); err != nil {
 		// the call's next receive fails with err, and it ends with it;
@@ -562,6 +664,9 @@ type stream struct {
 
 	recvUnacked uint32 // window used and not yet granted back (read loop only)
 	started     bool   // the call runs (read loop only)
+	remoteEnded bool   // the client ended the request (read loop only)
+	length      int64  // the request's content-length, -1 if none
+	received    int64  // request bytes received (read loop only)
 	early       error  // the call fails at once with this (bad content type...)
 }
 
@@ -873,4 +978,33 @@ func encodeMessage(m string) string {
 		}
 	}
 	return b.String()
+}
+
+// malformed tells whether a request's header block breaks HTTP/2's rules
+// for requests (RFC 9113 8.2-8.3): pseudo-headers a request has (and no
+// others), no connection-specific fields, TE only "trailers".
+func malformed(f *http2.MetaHeadersFrame) bool {
+	seen := map[string]bool{}
+	for _, hf := range f.PseudoFields() {
+		switch hf.Name {
+		case ":method", ":scheme", ":path", ":authority":
+			seen[hf.Name] = true
+		default:
+			return true
+		}
+	}
+	if !seen[":method"] || !seen[":scheme"] || f.PseudoValue("path") == "" {
+		return true
+	}
+	for _, hf := range f.RegularFields() {
+		switch hf.Name {
+		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+			return true
+		case "te":
+			if hf.Value != "trailers" {
+				return true
+			}
+		}
+	}
+	return false
 }
