@@ -68,7 +68,15 @@ func Open(path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	s := &Store{path: path, w: w}
 	ctx := context.Background()
-	if err := w.PingContext(ctx); err != nil {
+	// the first connection to a new file turns on WAL, which takes the
+	// file's lock; openers of the same new file at once may find it taken
+	// before their busy timeout applies, so they try again a few times
+	err = w.PingContext(ctx)
+	for attempt := 1; isBusy(err) && attempt < migrateAttempts; attempt++ {
+		time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+		err = w.PingContext(ctx)
+	}
+	if err != nil {
 		w.Close()
 		return nil, &rolecall.Error{Op: op, Kind: rolecall.FailedPrecondition, Name: path,
 			Msg: "cannot open the database file; check that its directory exists and is writable and that it is a SQLite database", Err: err}
