@@ -838,7 +838,7 @@ func (s *cstream) startOn() error {
 	if err := s.ctx.Err(); err != nil {
 		return ctxErr(s.ctx)
 	}
-	for tries := 0; tries < 100; tries++ {
+	for tries := 0; tries < maxRetries; {
 		cc, err := s.t.conn(s.ctx)
 		if err != nil {
 			return err
@@ -858,7 +858,10 @@ func (s *cstream) startOn() error {
 			return s.writeHeaders()
 		})
 		switch {
-		case errors.Is(refused, errRetry), errors.Is(refused, errFull):
+		case errors.Is(refused, errFull):
+			continue // waitSlot waits for the next call to end
+		case errors.Is(refused, errRetry):
+			tries++
 			continue
 		case refused != nil:
 			return refused
