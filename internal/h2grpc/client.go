@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -156,21 +155,18 @@ type clientConn struct {
 	hbuf    bytes.Buffer
 	henc    *hpack.Encoder
 
-	// flow control of what we send and the server's settings, under fmu
-	fmu        sync.Mutex
-	sendWindow int64
-	initWindow int64
-	maxFrame   int
-	maxStreams int
+	// flow control of what we send
+	flow *sendFlow
 
 	// calls, under smu
-	smu     sync.Mutex
-	streams map[uint32]*cstream
-	nextID  uint32
-	goAway  bool
-	lastID  uint32 // of the GOAWAY
-	err     error  // why the connection ended
-	slot    chan struct{}
+	smu        sync.Mutex
+	streams    map[uint32]*cstream
+	maxStreams int // the server's SETTINGS_MAX_CONCURRENT_STREAMS
+	nextID     uint32
+	goAway     bool
+	lastID     uint32 // of the GOAWAY
+	err        error  // why the connection ended
+	slot       chan struct{}
 
 	// an idle connection is read in the background (idleRead), so that a
 	// GOAWAY, a ping or the connection's end is seen between calls
@@ -184,7 +180,7 @@ const idleAfter = 200 * time.Millisecond
 
 func newClientConn(t *Client, nc net.Conn) (*clientConn, error) {
 	cc := &clientConn{t: t, nc: nc, token: make(chan struct{}, 1), br: bufio.NewReaderSize(nc, 32<<10), bw: bufio.NewWriterSize(nc, 32<<10),
-		sendWindow: 65535, initWindow: 65535, maxFrame: 16384, maxStreams: 1000, streams: map[uint32]*cstream{}, nextID: 1,
+		flow: newSendFlow(), maxStreams: 1000, streams: map[uint32]*cstream{}, nextID: 1,
 		slot: make(chan struct{})}
 	cc.token <- struct{}{}
 	cc.idleTimer = time.AfterFunc(idleAfter, cc.idleRead)
@@ -265,14 +261,13 @@ func (cc *clientConn) fail(err error) {
 // loosely: a call over it is refused by the server and sent again.
 func (cc *clientConn) waitSlot(s *cstream) error {
 	for {
-		limit := cc.limit()
 		cc.smu.Lock()
 		if cc.err != nil {
 			err := cc.err
 			cc.smu.Unlock()
 			return err
 		}
-		if len(cc.streams) < limit {
+		if len(cc.streams) < cc.maxStreams {
 			cc.smu.Unlock()
 			return nil
 		}
@@ -298,7 +293,6 @@ func (cc *clientConn) waitSlot(s *cstream) error {
 // register gives a call the next stream id (wmu held: ids go out in
 // order); errRetry when the connection takes no more calls.
 func (cc *clientConn) register(s *cstream) error {
-	limit := cc.limit()
 	cc.smu.Lock()
 	defer cc.smu.Unlock()
 	switch {
@@ -306,19 +300,14 @@ func (cc *clientConn) register(s *cstream) error {
 		return cc.err
 	case cc.goAway || cc.nextID >= 1<<31-1:
 		return errRetry
-	case len(cc.streams) >= limit:
+	case len(cc.streams) >= cc.maxStreams:
 		return errFull
 	}
 	s.id = cc.nextID
 	cc.nextID += 2
 	cc.streams[s.id] = s
+	cc.flow.open(s.id)
 	return nil
-}
-
-func (cc *clientConn) limit() int {
-	cc.fmu.Lock()
-	defer cc.fmu.Unlock()
-	return cc.maxStreams
 }
 
 // done forgets a call.
@@ -326,6 +315,7 @@ func (cc *clientConn) done(s *cstream) {
 	cc.smu.Lock()
 	if cc.streams[s.id] == s {
 		delete(cc.streams, s.id)
+		cc.flow.close(s.id)
 		close(cc.slot)
 		cc.slot = make(chan struct{})
 	}
@@ -348,30 +338,12 @@ func (cc *clientConn) idleRead() {
 		return // a call reads it
 	}
 	cc.idleReading.Store(true)
-	defer func() {
-		cc.idleReading.Store(false)
-		cc.nc.SetReadDeadline(time.Time{})
-		cc.token <- struct{}{}
-	}()
-	busy := func() bool {
+	defer cc.idleReading.Store(false)
+	cc.readFor(context.Background(), func() bool {
 		cc.smu.Lock()
 		defer cc.smu.Unlock()
 		return len(cc.streams) > 0 || cc.err != nil
-	}
-	for !busy() {
-		f, err := cc.readFrame()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			cc.nc.SetReadDeadline(time.Time{})
-			continue
-		}
-		if err == nil {
-			err = cc.handle(f)
-		}
-		if err != nil {
-			cc.fail(err)
-			return
-		}
-	}
+	})
 }
 
 // kick interrupts the background read of an idle connection: a call
@@ -530,14 +502,15 @@ func (cc *clientConn) handle(f http2.Frame) error {
 		}
 		cc.write(true, func() error { return cc.fr.WriteSettingsAck() })
 	case *http2.WindowUpdateFrame:
-		cc.fmu.Lock()
-		if f.StreamID == 0 {
-			cc.sendWindow += int64(f.Increment)
-		} else if s := cc.stream(f.StreamID); s != nil {
-			s.sendWindow += int64(f.Increment)
+		over, err := cc.flow.update(f.StreamID, f.Increment)
+		if s := cc.stream(f.StreamID); over && s != nil {
+			cc.reset(s.id, http2.ErrCodeFlowControl)
+			s.update(func() {
+				s.err = connect.NewError(connect.CodeInternal, "the server broke the protocol: its window grew past 2^31-1")
+			})
 		}
-		cc.fmu.Unlock()
 		cc.wakeSenders()
+		return err
 	case *http2.PingFrame:
 		if !f.IsAck() {
 			cc.write(true, func() error { return cc.fr.WritePing(true, f.Data) })
@@ -567,29 +540,16 @@ func (cc *clientConn) handle(f http2.Frame) error {
 
 // setting applies one of the server's settings.
 func (cc *clientConn) setting(st http2.Setting) error {
-	if err := st.Valid(); err != nil {
+	if err := cc.flow.setting(st); err != nil {
 		return err
 	}
 	switch st.ID {
 	case http2.SettingInitialWindowSize:
-		cc.fmu.Lock()
-		delta := int64(st.Val) - cc.initWindow
-		cc.initWindow = int64(st.Val)
-		cc.smu.Lock()
-		for _, s := range cc.streams {
-			s.sendWindow += delta
-		}
-		cc.smu.Unlock()
-		cc.fmu.Unlock()
 		cc.wakeSenders()
-	case http2.SettingMaxFrameSize:
-		cc.fmu.Lock()
-		cc.maxFrame = int(st.Val)
-		cc.fmu.Unlock()
 	case http2.SettingMaxConcurrentStreams:
-		cc.fmu.Lock()
+		cc.smu.Lock()
 		cc.maxStreams = int(min(st.Val, 1<<20))
-		cc.fmu.Unlock()
+		cc.smu.Unlock()
 	case http2.SettingHeaderTableSize:
 		cc.wmu.Lock()
 		cc.henc.SetMaxDynamicTableSizeLimit(st.Val)
@@ -639,14 +599,11 @@ type cstream struct {
 	finished bool
 	released bool
 
-	sendWindow int64 // under cc.fmu
-
 	// the answer, filled by the reader, under mu
 	mu         sync.Mutex
 	notify     chan struct{}
 	gotHeaders bool
-	buf        []byte
-	msgs       [][]byte
+	in         messages
 	ended      bool
 	status     error  // the call's end (nil: OK)
 	err        error  // the call failed: reset, connection's end, bad answer
@@ -688,26 +645,14 @@ func (s *cstream) data(b []byte, end bool) {
 			s.err = connect.NewError(connect.CodeInternal, "the server sent data before headers")
 			return
 		}
-		s.buf = append(s.buf, b...)
 		s.unacked += uint32(len(b))
-		for len(s.buf) >= 5 {
-			if s.buf[0] != 0 {
-				s.err = connect.NewError(connect.CodeInternal, "the server sent a compressed message, which this client did not ask for")
-				return
-			}
-			size := int(binary.BigEndian.Uint32(s.buf[1:5]))
-			if size > s.t.o.MaxRecvMsgSize {
-				s.err = connect.Errorf(connect.CodeResourceExhausted, "an answer message of %d bytes; the most is %d", size, s.t.o.MaxRecvMsgSize)
-				return
-			}
-			if len(s.buf) < 5+size {
-				break
-			}
-			s.msgs = append(s.msgs, s.buf[5:5+size:5+size])
-			s.buf = s.buf[5+size:]
-		}
-		if len(s.buf) == 0 {
-			s.buf = nil
+		switch err := s.in.add(b, s.t.o.MaxRecvMsgSize); {
+		case errors.Is(err, errCompressed):
+			s.err = connect.NewError(connect.CodeInternal, "the server sent a compressed message, which this client did not ask for")
+			return
+		case err != nil:
+			s.err = connect.NewError(connect.CodeResourceExhausted, "the answer is too large: "+err.Error())
+			return
 		}
 		if end {
 			s.ended = true
@@ -852,9 +797,6 @@ func (s *cstream) startOn() error {
 			if refused = cc.register(s); refused != nil {
 				return nil
 			}
-			cc.fmu.Lock()
-			s.sendWindow = cc.initWindow
-			cc.fmu.Unlock()
 			return s.writeHeaders()
 		})
 		switch {
@@ -899,23 +841,7 @@ func (s *cstream) writeHeaders() error {
 			field(k, v)
 		}
 	}
-	cc.fmu.Lock()
-	max := cc.maxFrame
-	cc.fmu.Unlock()
-	b := cc.hbuf.Bytes()
-	first := b[:min(len(b), max)]
-	b = b[len(first):]
-	if err := cc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: s.id, BlockFragment: first, EndHeaders: len(b) == 0}); err != nil {
-		return err
-	}
-	for len(b) > 0 {
-		part := b[:min(len(b), max)]
-		b = b[len(part):]
-		if err := cc.fr.WriteContinuation(s.id, len(b) == 0, part); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeBlock(cc.fr, s.id, cc.hbuf.Bytes(), cc.flow.frameSize(), false)
 }
 
 // encodeTimeout writes a grpc-timeout value: at most eight digits and a
@@ -943,19 +869,12 @@ func (s *cstream) SendHeaders() error {
 }
 
 func (s *cstream) Send(msg any) error {
-	pm, ok := msg.(proto.Message)
-	if !ok {
-		return connect.Errorf(connect.CodeInternal, "%T is not a protobuf message", msg)
-	}
 	if s.sentEnd {
 		return connect.NewError(connect.CodeInternal, "a second request message on a call that takes one")
 	}
-	size := proto.Size(pm)
-	b := make([]byte, 5, 5+size)
-	binary.BigEndian.PutUint32(b[1:], uint32(size))
-	b, err := proto.MarshalOptions{}.MarshalAppend(b, pm)
+	b, err := frame(msg)
 	if err != nil {
-		return connect.Errorf(connect.CodeInternal, "the request could not be encoded: %v", err)
+		return err
 	}
 	if err := s.start(); err != nil {
 		return err
@@ -973,14 +892,7 @@ func (s *cstream) Send(msg any) error {
 func (s *cstream) sendData(b []byte, end bool) error {
 	cc := s.cc
 	for {
-		cc.fmu.Lock()
-		n := int(min(int64(len(b)), cc.sendWindow, s.sendWindow, int64(cc.maxFrame)))
-		if n < 0 {
-			n = 0
-		}
-		cc.sendWindow -= int64(n)
-		s.sendWindow -= int64(n)
-		cc.fmu.Unlock()
+		n := cc.flow.take(s.id, len(b))
 		last := n == len(b)
 		if n > 0 || last {
 			part := b[:n]
@@ -995,11 +907,7 @@ func (s *cstream) sendData(b []byte, end bool) error {
 			}
 			return nil
 		}
-		err := s.await(func() bool {
-			cc.fmu.Lock()
-			defer cc.fmu.Unlock()
-			return cc.sendWindow > 0 && s.sendWindow > 0
-		})
+		err := s.await(func() bool { return cc.flow.ready(s.id) })
 		if err != nil {
 			return err
 		}
@@ -1067,7 +975,7 @@ func (s *cstream) Receive(msg any) error {
 		s.await(func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return !unary && len(s.msgs) > 0
+			return !unary && len(s.in.msgs) > 0
 		})
 		s.mu.Lock()
 		err := s.err
@@ -1078,11 +986,13 @@ func (s *cstream) Receive(msg any) error {
 		break
 	}
 	s.mu.Lock()
-	err, status, ended := s.err, s.status, s.ended
+	err, status := s.err, s.status
 	var m []byte
-	if len(s.msgs) > 0 && (err == nil || !unary) {
-		m = s.msgs[0]
-		s.msgs = s.msgs[1:]
+	if err == nil || !unary {
+		m, _ = s.in.next()
+	}
+	if unary && err == nil && len(s.in.msgs) > 0 {
+		err = connect.NewError(connect.CodeInternal, "the server answered a unary call with more than one message")
 	}
 	s.mu.Unlock()
 	if errors.Is(err, errRetry) {
@@ -1093,7 +1003,12 @@ func (s *cstream) Receive(msg any) error {
 			m = nil // the call failed after all
 		} else {
 			s.grant()
-			if uerr := proto.Unmarshal(m, msg.(proto.Message)); uerr != nil {
+			pm, ok := msg.(proto.Message)
+			if !ok {
+				s.release()
+				return connect.Errorf(connect.CodeInternal, "%T is not a protobuf message", msg)
+			}
+			if uerr := proto.Unmarshal(m, pm); uerr != nil {
 				s.release()
 				return connect.Errorf(connect.CodeInternal, "the answer is not valid protobuf: %v", uerr)
 			}
@@ -1113,8 +1028,6 @@ func (s *cstream) Receive(msg any) error {
 		return connect.NewError(connect.CodeUnimplemented, "the server answered a unary call with no message")
 	case unary:
 		return nil
-	case ended:
-		return io.EOF
 	}
 	return io.EOF
 }
@@ -1127,7 +1040,7 @@ func (s *cstream) Receive(msg any) error {
 func (s *cstream) grant() {
 	s.mu.Lock()
 	n := s.unacked
-	if n < clientStreamWindow/2 || s.ended || s.err != nil || len(s.msgs) > 0 && s.spec.StreamType&connect.StreamTypeServer != 0 {
+	if n < clientStreamWindow/2 || s.ended || s.err != nil || len(s.in.msgs) > 0 && s.spec.StreamType&connect.StreamTypeServer != 0 {
 		s.mu.Unlock()
 		return
 	}
@@ -1145,7 +1058,7 @@ func (s *cstream) retry() bool {
 	s.retries++
 	s.cc.done(s)
 	s.mu.Lock()
-	s.err, s.gotHeaders, s.buf, s.msgs, s.ended, s.status = nil, false, nil, nil, false, nil
+	s.err, s.gotHeaders, s.in, s.ended, s.status = nil, false, messages{}, false, nil
 	s.mu.Unlock()
 	s.opened, s.sentEnd = false, false
 	if err := s.start(); err != nil {

@@ -18,7 +18,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -208,12 +207,8 @@ type conn struct {
 	henc  *hpack.Encoder
 	dirty bool // control frames written, not yet flushed
 
-	// flow control of what we send, under fmu
-	fmu        sync.Mutex
-	fcond      *sync.Cond
-	sendWindow int64 // the connection's
-	initWindow int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
-	maxFrame   int
+	// flow control of what we send
+	flow *sendFlow
 
 	// window used by the client and not yet granted back (read loop only)
 	recvUnacked uint32
@@ -228,8 +223,7 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, 32<<10), bw: bufio.NewWriterSize(nc, 32<<10),
-		sendWindow: 65535, initWindow: 65535, maxFrame: 16384, streams: map[uint32]*stream{}}
-	c.fcond = sync.NewCond(&c.fmu)
+		flow: newSendFlow(), streams: map[uint32]*stream{}}
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = 1 << 20
@@ -294,26 +288,10 @@ func (c *conn) handle(f http2.Frame) error {
 			return nil
 		}
 		err := f.ForeachSetting(func(st http2.Setting) error {
-			if err := st.Valid(); err != nil {
+			if err := c.flow.setting(st); err != nil {
 				return err
 			}
-			switch st.ID {
-			case http2.SettingInitialWindowSize:
-				c.fmu.Lock()
-				delta := int64(st.Val) - c.initWindow
-				c.initWindow = int64(st.Val)
-				c.smu.Lock()
-				for _, s := range c.streams {
-					s.sendWindow += delta
-				}
-				c.smu.Unlock()
-				c.fcond.Broadcast()
-				c.fmu.Unlock()
-			case http2.SettingMaxFrameSize:
-				c.fmu.Lock()
-				c.maxFrame = int(st.Val)
-				c.fmu.Unlock()
-			case http2.SettingHeaderTableSize:
+			if st.ID == http2.SettingHeaderTableSize {
 				c.wmu.Lock()
 				c.henc.SetMaxDynamicTableSizeLimit(st.Val)
 				c.wmu.Unlock()
@@ -347,31 +325,18 @@ func (c *conn) handle(f http2.Frame) error {
 			s.abort(connect.NewError(connect.CodeCanceled, "the client canceled the call"))
 			if !s.started {
 				// a unary call reset before its request ended: nothing ran
-				c.smu.Lock()
-				delete(c.streams, s.id)
-				c.smu.Unlock()
+				c.forget(s.id)
 			}
 		}
 	case *http2.WindowUpdateFrame:
 		if c.idle(f.StreamID) {
 			return errors.New("WINDOW_UPDATE on an idle stream")
 		}
-		c.fmu.Lock()
-		overflow := false
-		if f.StreamID == 0 {
-			c.sendWindow += int64(f.Increment)
-			overflow = c.sendWindow > 1<<31-1
-		} else if s := c.stream(f.StreamID); s != nil {
-			s.sendWindow += int64(f.Increment)
-			if s.sendWindow > 1<<31-1 {
-				defer c.streamError(f.StreamID, http2.ErrCodeFlowControl)
-			}
+		over, err := c.flow.update(f.StreamID, f.Increment)
+		if over {
+			c.streamError(f.StreamID, http2.ErrCodeFlowControl)
 		}
-		c.fcond.Broadcast()
-		c.fmu.Unlock()
-		if overflow {
-			return http2.ConnectionError(http2.ErrCodeFlowControl)
-		}
+		return err
 	case *http2.PingFrame:
 		if !f.IsAck() {
 			c.control(func() { c.fr.WritePing(true, f.Data) })
@@ -395,12 +360,18 @@ func (c *conn) streamError(id uint32, code http2.ErrCode) {
 	if s := c.stream(id); s != nil {
 		s.abort(connect.NewError(connect.CodeInternal, "the client broke the protocol: "+code.String()))
 		if !s.started {
-			c.smu.Lock()
-			delete(c.streams, id)
-			c.smu.Unlock()
+			c.forget(id)
 		}
 	}
 	c.control(func() { c.fr.WriteRSTStream(id, code) })
+}
+
+// forget ends a stream's bookkeeping.
+func (c *conn) forget(id uint32) {
+	c.smu.Lock()
+	delete(c.streams, id)
+	c.smu.Unlock()
+	c.flow.close(id)
 }
 
 func (c *conn) stream(id uint32) *stream {
@@ -457,9 +428,7 @@ func (c *conn) close() {
 	for _, s := range streams {
 		s.abort(connect.NewError(connect.CodeUnavailable, "the connection closed"))
 	}
-	c.fmu.Lock()
-	c.fcond.Broadcast()
-	c.fmu.Unlock()
+	c.flow.wake()
 	c.nc.Close()
 }
 
@@ -537,9 +506,7 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		base, cancel = context.WithTimeout(c.ctx, d)
 	}
 	s.ctx, s.cancel = base, cancel
-	c.fmu.Lock()
-	s.sendWindow = c.initWindow
-	c.fmu.Unlock()
+	c.flow.open(id)
 	c.smu.Lock()
 	c.streams[id] = s
 	c.smu.Unlock()
@@ -652,14 +619,12 @@ type stream struct {
 
 	// request side, under mu
 	mu     sync.Mutex
-	buf    []byte   // bytes of a message not yet whole
-	msgs   [][]byte // whole messages not yet received
+	in     messages // the request's messages
 	eof    bool
 	err    error
 	notify chan struct{}
 
-	// answer side, used by the call's goroutine only (sendWindow under c.fmu)
-	sendWindow  int64
+	// answer side, used by the call's goroutine only
 	headersSent bool
 
 	recvUnacked uint32 // window used and not yet granted back (read loop only)
@@ -683,29 +648,17 @@ func (s *stream) push(data []byte, end bool) error {
 	if s.err != nil {
 		return nil
 	}
-	s.buf = append(s.buf, data...)
-	for len(s.buf) >= 5 {
-		if s.buf[0] != 0 {
-			s.err = connect.NewError(connect.CodeUnimplemented, "compressed messages are not accepted here; send them uncompressed")
-			return s.err
-		}
-		size := int(binary.BigEndian.Uint32(s.buf[1:5]))
-		if size > s.c.s.o.MaxRecvMsgSize {
-			s.err = connect.NewError(connect.CodeResourceExhausted, fmt.Sprintf("a message of %d bytes; the most is %d", size, s.c.s.o.MaxRecvMsgSize))
-			return s.err
-		}
-		if len(s.buf) < 5+size {
-			break
-		}
-		s.msgs = append(s.msgs, s.buf[5:5+size:5+size])
-		s.buf = s.buf[5+size:]
-	}
-	if len(s.buf) == 0 {
-		s.buf = nil
+	switch err := s.in.add(data, s.c.s.o.MaxRecvMsgSize); {
+	case errors.Is(err, errCompressed):
+		s.err = connect.NewError(connect.CodeUnimplemented, "compressed messages are not accepted here; send them uncompressed")
+		return s.err
+	case err != nil:
+		s.err = connect.NewError(connect.CodeResourceExhausted, err.Error())
+		return s.err
 	}
 	if end {
 		s.eof = true
-		if len(s.buf) > 0 {
+		if len(s.in.buf) > 0 {
 			s.err = connect.NewError(connect.CodeInvalidArgument, "the request ended inside a message")
 			return s.err
 		}
@@ -726,18 +679,15 @@ func (s *stream) abort(err error) {
 	case s.notify <- struct{}{}:
 	default:
 	}
-	s.c.fmu.Lock()
-	s.c.fcond.Broadcast()
-	s.c.fmu.Unlock()
+	s.c.flow.wake()
 }
 
 func (s *stream) Receive(msg any) error {
 	for {
 		s.mu.Lock()
 		switch {
-		case len(s.msgs) > 0:
-			m := s.msgs[0]
-			s.msgs = s.msgs[1:]
+		case len(s.in.msgs) > 0:
+			m, _ := s.in.next()
 			s.mu.Unlock()
 			pm, ok := msg.(proto.Message)
 			if !ok {
@@ -797,18 +747,7 @@ func (s *stream) writeHeaders() {
 // writeBlock writes c.hbuf as a header block, in CONTINUATION frames past
 // the client's frame size; wmu is held.
 func (c *conn) writeBlock(id uint32, end bool) {
-	c.fmu.Lock()
-	max := c.maxFrame
-	c.fmu.Unlock()
-	b := c.hbuf.Bytes()
-	first := b[:min(len(b), max)]
-	b = b[len(first):]
-	c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: end, EndHeaders: len(b) == 0})
-	for len(b) > 0 {
-		part := b[:min(len(b), max)]
-		b = b[len(part):]
-		c.fr.WriteContinuation(id, len(b) == 0, part)
-	}
+	writeBlock(c.fr, id, c.hbuf.Bytes(), c.flow.frameSize(), end)
 }
 
 // writeFields encodes a header's fields, leaving out those the protocol
@@ -826,16 +765,9 @@ func writeFields(enc *hpack.Encoder, h *connect.Header) {
 }
 
 func (s *stream) Send(msg any) error {
-	pm, ok := msg.(proto.Message)
-	if !ok {
-		return connect.NewError(connect.CodeInternal, fmt.Sprintf("%T is not a protobuf message", msg))
-	}
-	size := proto.Size(pm)
-	b := make([]byte, 5, 5+size)
-	binary.BigEndian.PutUint32(b[1:], uint32(size))
-	b, err := proto.MarshalOptions{}.MarshalAppend(b, pm)
+	b, err := frame(msg)
 	if err != nil {
-		return connect.NewError(connect.CodeInternal, "the answer could not be encoded: "+err.Error())
+		return err
 	}
 	c := s.c
 	if !s.headersSent {
@@ -844,18 +776,14 @@ func (s *stream) Send(msg any) error {
 		c.wmu.Unlock()
 	}
 	for len(b) > 0 {
-		c.fmu.Lock()
-		for (c.sendWindow <= 0 || s.sendWindow <= 0) && s.ctx.Err() == nil {
-			c.fcond.Wait()
-		}
 		if err := s.ctx.Err(); err != nil {
-			c.fmu.Unlock()
 			return ctxError(err)
 		}
-		n := int(min(int64(len(b)), c.sendWindow, s.sendWindow, int64(c.maxFrame)))
-		c.sendWindow -= int64(n)
-		s.sendWindow -= int64(n)
-		c.fmu.Unlock()
+		n := c.flow.take(s.id, len(b))
+		if n == 0 {
+			c.flow.wait(s.id, func() bool { return s.ctx.Err() != nil })
+			continue
+		}
 		c.wmu.Lock()
 		err := c.fr.WriteData(s.id, false, b[:n])
 		c.wmu.Unlock()
@@ -880,11 +808,7 @@ func (s *stream) Send(msg any) error {
 func (s *stream) run(early error) {
 	c := s.c
 	// a context's end wakes a Send waiting for window
-	stopWake := context.AfterFunc(s.ctx, func() {
-		c.fmu.Lock()
-		c.fcond.Broadcast()
-		c.fmu.Unlock()
-	})
+	stopWake := context.AfterFunc(s.ctx, c.flow.wake)
 	err := early
 	if err == nil {
 		ctx := s.ctx
@@ -927,6 +851,7 @@ func (s *stream) run(early error) {
 	delete(c.streams, s.id)
 	done := c.draining && len(c.streams) == 0
 	c.smu.Unlock()
+	c.flow.close(s.id)
 	c.dirty = false
 	c.bw.Flush()
 	c.wmu.Unlock()
