@@ -29,41 +29,6 @@ import (
 	"github.com/rolecall/rolecall/internal/testenv"
 )
 
-// authz allows ann, refuses anyone else with PermissionDenied, and echoes
-// the x-who header back in a header and a trailer.
-type authz struct {
-	rolecallv1connect.UnimplementedAuthzServiceHandler
-}
-
-func (authz) Check(ctx context.Context, r *v1.CheckRequest) (*v1.CheckResponse, error) {
-	info, _ := connect.CallInfoForServerContext(ctx)
-	info.ResponseHeader().Set("X-Who", info.RequestHeader().Get("X-Who"))
-	info.ResponseTrailer().Set("X-Done", "yes")
-	if r.Subject != "ann" {
-		return nil, connect.NewError(connect.CodePermissionDenied, r.Subject+" may not ask")
-	}
-	return &v1.CheckResponse{Allowed: true, Revision: 7}, nil
-}
-
-// watch sends as many changes as the request's After.
-type watch struct{}
-
-func (watch) Watch(_ context.Context, r *v1.WatchRequest, s rolecallv1connect.WatchServiceWatchServerStream) error {
-	for i := range int(r.After) {
-		if err := s.Send(&v1.Change{Revision: uint64(i + 1)}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func rpcServer() *connect.Server {
-	srv := connect.NewServer()
-	rolecallv1connect.RegisterAuthzServiceHandler(srv, authz{})
-	rolecallv1connect.RegisterWatchServiceHandler(srv, watch{})
-	return srv
-}
-
 // countingListener counts the connections it hands out.
 type countingListener struct {
 	net.Listener
@@ -89,7 +54,7 @@ func serve(t *testing.T) (addr string, grpcConns, httpConns *countingListener, s
 	}
 	split = grpcwire.NewSplit(ln)
 	split.Wait = 200 * time.Millisecond
-	rpc := rpcServer()
+	rpc := testenv.FakeRPC()
 	gs := grpcwire.NewServer(rpc, nil)
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, rpc)
@@ -200,7 +165,7 @@ func TestPlainGRPCClient(t *testing.T) {
 		t.Errorf("header %v, trailer %v", header, trailer)
 	}
 	err := cc.Invoke(context.Background(), "/rolecall.v1.AuthzService/Check", &v1.CheckRequest{Subject: "eve"}, out)
-	if s, _ := status.FromError(err); s.Code() != codes.PermissionDenied || s.Message() != "eve may not ask" {
+	if s, _ := status.FromError(err); s.Code() != codes.PermissionDenied || s.Message() != "eve may not ask (ünïcode, 100%)" {
 		t.Fatalf("eve's check: %v", err)
 	}
 	err = cc.Invoke(context.Background(), "/rolecall.v1.Nothing/Here", &v1.CheckRequest{}, out)

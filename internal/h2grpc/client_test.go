@@ -12,33 +12,41 @@ import (
 
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
+	"github.com/rolecall/rolecall/internal/grpcwire"
 	"github.com/rolecall/rolecall/internal/h2grpc"
+	"github.com/rolecall/rolecall/internal/testenv"
 )
 
-// TestClientManyAtOnce: 64 callers share the client's connection, 200
-// calls each, every answer right: on either server, and on a server that
-// lets 3 calls in at a time.
-func TestClientManyAtOnce(t *testing.T) {
+// TestManyAtOnce: 64 callers share one connection, 200 calls each,
+// every answer right: this package's client to either server and to a
+// server that lets 3 calls in at a time, and grpc-go's client to this
+// package's server.
+func TestManyAtOnce(t *testing.T) {
 	tight := func(t *testing.T) string {
-		rpc := connect.NewServer()
-		rolecallv1connect.RegisterAuthzServiceHandler(rpc, authz{})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := h2grpc.New(rpc, h2grpc.Options{MaxStreams: 3})
+		s := h2grpc.New(testenv.FakeRPC(), h2grpc.Options{MaxStreams: 3})
 		go s.Serve(ln)
 		t.Cleanup(s.Stop)
 		return ln.Addr().String()
 	}
-	servers := map[string]func(*testing.T) string{
-		"h2grpc":            func(t *testing.T) string { a, _ := serve(t); return a },
-		"grpc-go":           serveGRPCGo,
-		"3 calls at a time": tight,
+	ours := func(t *testing.T) string { a, _ := serve(t); return a }
+	lean := func(t *testing.T, addr string) connect.Transport { return newClient(t, addr) }
+	grpcGo := func(t *testing.T, addr string) connect.Transport { return grpcwire.Transport{Conn: dial(t, addr)} }
+	pairs := map[string]struct {
+		server func(*testing.T) string
+		client func(*testing.T, string) connect.Transport
+	}{
+		"h2grpc to h2grpc":            {ours, lean},
+		"h2grpc to grpc-go":           {serveGRPCGo, lean},
+		"h2grpc to 3 calls at a time": {tight, lean},
+		"grpc-go to h2grpc":           {ours, grpcGo},
 	}
-	for name, start := range servers {
+	for name, p := range pairs {
 		t.Run(name, func(t *testing.T) {
-			az := rolecallv1connect.NewAuthzServiceClient(connect.NewClient(newClient(t, start(t))))
+			az := rolecallv1connect.NewAuthzServiceClient(connect.NewClient(p.client(t, p.server(t))))
 			var wg sync.WaitGroup
 			errs := make(chan error, 64)
 			for i := range 64 {
@@ -132,13 +140,11 @@ func TestClientServerGoesAway(t *testing.T) {
 		t.Fatalf("the call in flight: %v", err)
 	}
 	// the same address, a new server
-	rpc := connect.NewServer()
-	rolecallv1connect.RegisterAuthzServiceHandler(rpc, authz{})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2 := h2grpc.New(rpc, h2grpc.Options{})
+	s2 := h2grpc.New(testenv.FakeRPC(), h2grpc.Options{})
 	go s2.Serve(ln)
 	defer s2.Stop()
 	time.Sleep(500 * time.Millisecond) // idle: the old connection's end is read

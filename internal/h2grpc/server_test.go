@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,73 +16,22 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"net/http"
 
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
 	"github.com/rolecall/rolecall/internal/grpcwire"
 	"github.com/rolecall/rolecall/internal/h2grpc"
+	"github.com/rolecall/rolecall/internal/testenv"
 )
-
-// authz allows ann, refuses anyone else, echoes x-who in a header and a
-// trailer, answers "big" with a large answer, and "slow" only when its
-// call ends.
-type authz struct {
-	rolecallv1connect.UnimplementedAuthzServiceHandler
-}
-
-func (authz) Check(ctx context.Context, r *v1.CheckRequest) (*v1.CheckResponse, error) {
-	info, _ := connect.CallInfoForServerContext(ctx)
-	info.ResponseHeader().Set("X-Who", info.RequestHeader().Get("X-Who"))
-	info.ResponseTrailer().Set("X-Done", "yes")
-	switch r.Subject {
-	case "ann":
-		return &v1.CheckResponse{Allowed: true, Revision: 7}, nil
-	case "slow":
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	return nil, connect.NewError(connect.CodePermissionDenied, r.Subject+" may not ask (ünïcode, 100%)")
-}
-
-// LookupResources answers as many ids as the request's page limit, each
-// as long as the subject.
-func (authz) LookupResources(_ context.Context, r *v1.LookupResourcesRequest) (*v1.LookupResourcesResponse, error) {
-	out := &v1.LookupResourcesResponse{}
-	for range r.Page.GetLimit() {
-		out.Ids = append(out.Ids, r.Subject)
-	}
-	return out, nil
-}
-
-// watch sends as many changes as the request's After, each carrying the
-// request's first kind as its key.
-type watch struct{}
-
-func (watch) Watch(_ context.Context, r *v1.WatchRequest, s rolecallv1connect.WatchServiceWatchServerStream) error {
-	key := ""
-	if len(r.Kinds) > 0 {
-		key = r.Kinds[0]
-	}
-	for i := range int(r.After) {
-		if err := s.Send(&v1.Change{Revision: uint64(i + 1), Key: key}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // serve runs an h2grpc server of the fakes on a loopback port.
 func serve(t *testing.T) (string, *h2grpc.Server) {
 	t.Helper()
-	rpc := connect.NewServer()
-	rolecallv1connect.RegisterAuthzServiceHandler(rpc, authz{})
-	rolecallv1connect.RegisterWatchServiceHandler(rpc, watch{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := h2grpc.New(rpc, h2grpc.Options{MaxRecvMsgSize: 8 << 20})
+	s := h2grpc.New(testenv.FakeRPC(), h2grpc.Options{MaxRecvMsgSize: 8 << 20})
 	go s.Serve(ln)
 	t.Cleanup(s.Stop)
 	return ln.Addr().String(), s
@@ -99,26 +47,15 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 	return cc
 }
 
-func h2c() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	p := new(http.Protocols)
-	p.SetUnencryptedHTTP2(true)
-	tr.Protocols = p
-	return &http.Client{Transport: tr}
-}
-
 // serveGRPCGo runs the fakes on grpc-go's server instead, for the
 // client's sake.
 func serveGRPCGo(t *testing.T) string {
 	t.Helper()
-	rpc := connect.NewServer()
-	rolecallv1connect.RegisterAuthzServiceHandler(rpc, authz{})
-	rolecallv1connect.RegisterWatchServiceHandler(rpc, watch{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := grpcwire.NewServer(rpc, nil, grpc.MaxRecvMsgSize(8<<20))
+	s := grpcwire.NewServer(testenv.FakeRPC(), nil, grpc.MaxRecvMsgSize(8<<20))
 	go s.Serve(ln)
 	t.Cleanup(s.Stop)
 	return ln.Addr().String()
@@ -143,7 +80,7 @@ func TestCalls(t *testing.T) {
 	other := serveGRPCGo(t)
 	clients := map[string]*connect.Client{
 		"grpc-go":                  connect.NewClient(grpcwire.Transport{Conn: dial(t, addr)}),
-		"connect over net/http":    connect.NewClient(connecthttp.NewTransport(h2c(), "http://"+addr, connecthttp.WithGRPC())),
+		"connect over net/http":    connect.NewClient(connecthttp.NewTransport(testenv.H2C(), "http://"+addr, connecthttp.WithGRPC())),
 		"h2grpc client":            connect.NewClient(newClient(t, addr)),
 		"h2grpc client to grpc-go": connect.NewClient(newClient(t, other)),
 	}
@@ -200,31 +137,6 @@ func TestCalls(t *testing.T) {
 				t.Fatalf("a call past its deadline: %v", err)
 			}
 		})
-	}
-}
-
-// TestManyAtOnce: 64 callers on one connection, 200 calls each, every
-// answer right.
-func TestManyAtOnce(t *testing.T) {
-	addr, _ := serve(t)
-	cc := dial(t, addr)
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for range 64 {
-		wg.Go(func() {
-			for range 200 {
-				out := new(v1.CheckResponse)
-				if err := cc.Invoke(context.Background(), "/rolecall.v1.AuthzService/Check", &v1.CheckRequest{Subject: "ann"}, out); err != nil || !out.Allowed {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
 	}
 }
 
