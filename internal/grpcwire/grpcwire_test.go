@@ -18,7 +18,6 @@ import (
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -72,23 +71,12 @@ func serve(t *testing.T) (addr string, grpcConns, httpConns *countingListener, s
 	return ln.Addr().String(), grpcConns, httpConns, split
 }
 
-// dial makes a gRPC client connection to addr, closed when t ends.
-func dial(t *testing.T, addr string) *grpc.ClientConn {
-	t.Helper()
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	return cc
-}
-
 // TestTransports: connect clients on the gRPC transport and on net/http
 // (gRPC and Connect JSON) call the connect server on one port; codes,
 // messages, headers, trailers and server streams arrive whole either way.
 func TestTransports(t *testing.T) {
 	addr, grpcConns, httpConns, _ := serve(t)
-	cc := dial(t, addr)
+	cc := testenv.GRPCConn(t, addr)
 	clients := map[string]*connect.Client{
 		"gRPC transport":          connect.NewClient(grpcwire.Transport{Conn: cc}),
 		"net/http, gRPC protocol": connect.NewClient(connecthttp.NewTransport(testenv.H2C(), "http://"+addr, connecthttp.WithGRPC())),
@@ -154,7 +142,7 @@ func TestTransports(t *testing.T) {
 // Invoke) is answered, metadata and status included.
 func TestPlainGRPCClient(t *testing.T) {
 	addr, _, _, _ := serve(t)
-	cc := dial(t, addr)
+	cc := testenv.GRPCConn(t, addr)
 	var header, trailer metadata.MD
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-who", "plain")
 	out := new(v1.CheckResponse)

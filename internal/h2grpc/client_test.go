@@ -34,7 +34,9 @@ func TestManyAtOnce(t *testing.T) {
 	}
 	ours := func(t *testing.T) string { a, _ := serve(t); return a }
 	lean := func(t *testing.T, addr string) connect.Transport { return newClient(t, addr) }
-	grpcGo := func(t *testing.T, addr string) connect.Transport { return grpcwire.Transport{Conn: dial(t, addr)} }
+	grpcGo := func(t *testing.T, addr string) connect.Transport {
+		return grpcwire.Transport{Conn: testenv.GRPCConn(t, addr)}
+	}
 	pairs := map[string]struct {
 		server func(*testing.T) string
 		client func(*testing.T, string) connect.Transport

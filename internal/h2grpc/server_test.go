@@ -13,7 +13,6 @@ import (
 	"connectrpc.com/connect/v2/connecthttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -35,16 +34,6 @@ func serve(t *testing.T) (string, *h2grpc.Server) {
 	go s.Serve(ln)
 	t.Cleanup(s.Stop)
 	return ln.Addr().String(), s
-}
-
-func dial(t *testing.T, addr string) *grpc.ClientConn {
-	t.Helper()
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	return cc
 }
 
 // serveGRPCGo runs the fakes on grpc-go's server instead, for the
@@ -79,7 +68,7 @@ func TestCalls(t *testing.T) {
 	addr, _ := serve(t)
 	other := serveGRPCGo(t)
 	clients := map[string]*connect.Client{
-		"grpc-go":                  connect.NewClient(grpcwire.Transport{Conn: dial(t, addr)}),
+		"grpc-go":                  connect.NewClient(grpcwire.Transport{Conn: testenv.GRPCConn(t, addr)}),
 		"connect over net/http":    connect.NewClient(connecthttp.NewTransport(testenv.H2C(), "http://"+addr, connecthttp.WithGRPC())),
 		"h2grpc client":            connect.NewClient(newClient(t, addr)),
 		"h2grpc client to grpc-go": connect.NewClient(newClient(t, other)),
@@ -145,7 +134,7 @@ func TestCalls(t *testing.T) {
 // the handler.
 func TestRefusals(t *testing.T) {
 	addr, _ := serve(t)
-	cc := dial(t, addr)
+	cc := testenv.GRPCConn(t, addr)
 	var header, trailer metadata.MD
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-who", "plain")
 	out := new(v1.CheckResponse)
@@ -179,7 +168,7 @@ func TestRefusals(t *testing.T) {
 // refused; GracefulStop returns once it has.
 func TestGracefulStop(t *testing.T) {
 	addr, s := serve(t)
-	cc := dial(t, addr)
+	cc := testenv.GRPCConn(t, addr)
 	out := new(v1.CheckResponse)
 	if err := cc.Invoke(context.Background(), "/rolecall.v1.AuthzService/Check", &v1.CheckRequest{Subject: "ann"}, out); err != nil {
 		t.Fatal(err)

@@ -14,9 +14,7 @@ import (
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
 	"connectrpc.com/grpcreflect/v2"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -45,11 +43,7 @@ func TestOneListener(t *testing.T) {
 	go func() { served <- srv.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
 
-	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
+	cc := testenv.GRPCConn(t, ln.Addr().String())
 	lean, err := h2grpc.NewClient(url, h2grpc.ClientOptions{})
 	if err != nil {
 		t.Fatal(err)

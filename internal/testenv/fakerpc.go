@@ -2,8 +2,11 @@ package testenv
 
 import (
 	"context"
+	"testing"
 
 	"connectrpc.com/connect/v2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	v1 "github.com/rolecall/rolecall/internal/api/rolecallv1"
 	"github.com/rolecall/rolecall/internal/api/rolecallv1/rolecallv1connect"
@@ -63,4 +66,16 @@ func (fakeWatch) Watch(_ context.Context, r *v1.WatchRequest, s rolecallv1connec
 		}
 	}
 	return nil
+}
+
+// GRPCConn is a grpc-go client connection to addr ("host:port") without
+// TLS, closed when t ends.
+func GRPCConn(t testing.TB, addr string) *grpc.ClientConn {
+	t.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
 }
