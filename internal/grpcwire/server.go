@@ -1,14 +1,14 @@
-// Package grpcwire carries connect calls over gRPC's own HTTP/2 transport
-// (google.golang.org/grpc) on both sides, and splits one listener's
-// connections between that transport and net/http.
+// Package grpcwire splits one listener's connections between gRPC
+// clients and net/http (Split), and carries connect calls over gRPC's own
+// HTTP/2 transport, google.golang.org/grpc, on either side (NewServer,
+// Transport).
 //
 // A connect.Server is transport-neutral: its interceptors and handlers see a
-// stream and a CallInfo. net/http's HTTP/2 server is general and costs
-// about twice the CPU and latency per unary call of grpc-go's transport,
-// which batches frames across streams and writes less often. NewServer
-// serves a connect.Server's procedures through grpc-go, so the same
-// handlers answer gRPC clients at grpc-go's speed; Transport is the client
-// side, for connect clients that speak gRPC.
+// stream and a CallInfo. rolecall serves the gRPC side of the split with
+// internal/h2grpc; NewServer serves a connect.Server's procedures through
+// grpc-go (the peer h2grpc is tested against), and Transport is the
+// client for connect clients that speak gRPC through grpc-go (the Go
+// client's, over TLS or with dial options).
 package grpcwire
 
 import (

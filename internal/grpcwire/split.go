@@ -226,7 +226,7 @@ func contentType(h *http2.MetaHeadersFrame) string {
 }
 
 // grpcProto reports whether a request is a gRPC call with protobuf
-// messages, which grpc-go serves.
+// messages, which the gRPC side of the split serves.
 func grpcProto(method, ct string) bool {
 	if method != "POST" {
 		return false
