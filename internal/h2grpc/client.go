@@ -44,9 +44,8 @@ type ClientOptions struct {
 // server is going away, up to five times.
 // Close the Client when done with it.
 type Client struct {
-	addr      string // host:port
-	authority string
-	o         ClientOptions
+	addr string // host:port, also the calls' :authority
+	o    ClientOptions
 
 	mu     sync.Mutex
 	cc     *clientConn
@@ -80,7 +79,7 @@ func NewClient(addr string, o ClientOptions) (*Client, error) {
 	if o.UserAgent == "" {
 		o.UserAgent = "rolecall-go"
 	}
-	return &Client{addr: host, authority: host, o: o}, nil
+	return &Client{addr: host, o: o}, nil
 }
 
 // Close closes the connection; calls in flight fail as unavailable.
@@ -823,7 +822,7 @@ func (s *cstream) writeHeaders() error {
 	field(":method", "POST")
 	field(":scheme", "http")
 	field(":path", s.spec.Procedure)
-	field(":authority", s.t.authority)
+	field(":authority", s.t.addr)
 	field("content-type", "application/grpc")
 	field("te", "trailers")
 	field("user-agent", s.t.o.UserAgent)
